@@ -1,0 +1,258 @@
+import { isAbsolute } from 'node:path';
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { PiConfigError } from '../errors.js';
+import { conventionalApiKeyEnv, PROVIDER_API_KEY_ENV } from './providerEnv.js';
+
+/** Thinking levels pi accepts (`max` is pi 1.x / omp). */
+export const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
+
+/** Variables copied from the parent environment when `inheritEnv` is false. */
+export const DEFAULT_ENV_PASSTHROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'] as const;
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const timeoutMs = z.number().int('must be an integer').positive('must be a positive number of milliseconds');
+const absolutePath = nonEmpty.refine(isAbsolute, 'must be an absolute path');
+
+/** The validated input of {@link PiConfig.parse}. Unknown fields are rejected. */
+export const PiConfigSchema = z.strictObject({
+  /** `'pi'`, `'omp'`, or an absolute path to a pi-compatible executable. */
+  binary: z
+    .string()
+    .refine((value) => value === 'pi' || value === 'omp' || isAbsolute(value), {
+      message: "must be 'pi', 'omp' or an absolute path",
+    })
+    .default('pi'),
+  /** Project directory: the process cwd (a `cwd` passed to `start()` wins). */
+  workspace: absolutePath.optional(),
+  provider: nonEmpty.optional(),
+  model: nonEmpty.optional(),
+  thinking: z.enum(THINKING_LEVELS).optional(),
+  /** Secret; injected into the child's environment (never argv) under {@link PiConfig.apiKeyEnvName}. */
+  apiKey: nonEmpty.optional(),
+  /** The env var the key goes under; without `apiKey`, the parent variable of that name is passed through. */
+  apiKeyEnv: envName.optional(),
+  tools: z.array(nonEmpty).optional(),
+  excludeTools: z.array(nonEmpty).optional(),
+  noTools: z.boolean().default(false),
+  noBuiltinTools: z.boolean().default(false),
+  /** false → `--no-session` (in-memory), unless a session path / id / continue is given. */
+  session: z.boolean().default(false),
+  sessionId: nonEmpty.optional(),
+  sessionPath: nonEmpty.optional(),
+  sessionName: nonEmpty.optional(),
+  continueSession: z.boolean().default(false),
+  systemPrompt: z.string().optional(),
+  appendSystemPrompt: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Private `PI_CODING_AGENT_DIR`. Note: it does not isolate `HOME` (omp writes logs under `$HOME/.omp`). */
+  agentDir: absolutePath.optional(),
+  sessionDir: absolutePath.optional(),
+  noExtensions: z.boolean().default(true),
+  noSkills: z.boolean().default(true),
+  noContextFiles: z.boolean().default(true),
+  noPromptTemplates: z.boolean().default(true),
+  noThemes: z.boolean().default(true),
+  /** `--offline` and `PI_OFFLINE=1`. */
+  offline: z.boolean().default(false),
+  /** `PI_SKIP_VERSION_CHECK=1`. */
+  skipVersionCheck: z.boolean().default(true),
+  /** Extensions to load with `-e` (absolute paths; loaded even with `noExtensions`). */
+  extensions: z.array(absolutePath).default([]),
+  /** Start from the whole parent environment instead of the allowlist. */
+  inheritEnv: z.boolean().default(false),
+  envPassthrough: z.array(envName).default([...DEFAULT_ENV_PASSTHROUGH]),
+  extraArgs: z.array(z.string()).default([]),
+  extraEnv: z.record(envName, z.string()).default({}),
+  /** How long `close()` waits after EOF, and again after SIGTERM, before escalating. */
+  terminateTimeoutMs: timeoutMs.default(5_000),
+  /** How long a command waits for its response. */
+  requestTimeoutMs: timeoutMs.default(30_000),
+  /** How long `start()` waits for pi to answer its first `get_state`. */
+  startTimeoutMs: timeoutMs.default(30_000),
+  /** Longest stdout line accepted; longer lines become `error` events. */
+  maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
+});
+
+/** What {@link PiConfig.parse} accepts: every field optional. */
+export type PiConfigInput = z.input<typeof PiConfigSchema>;
+/** Every field of a parsed config, defaults applied. */
+export type PiConfigData = z.output<typeof PiConfigSchema>;
+
+const REDACTED = '***';
+
+/**
+ * How a pi process is spawned: binary, model, tools, session and isolation. Immutable (frozen);
+ * derive variants with {@link PiConfig.with}.
+ *
+ * ```ts
+ * const config = PiConfig.parse({ provider: 'anthropic', model: 'anthropic/claude-sonnet-4-5', thinking: 'low' });
+ * config.toArgv(); // ['pi', '--mode', 'rpc', '--provider', 'anthropic', …]
+ * ```
+ *
+ * The API key never appears in argv, `toString()`, `toJSON()` or `util.inspect`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- fields come from the schema
+export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools'>> {
+  readonly extraArgs: readonly string[];
+  readonly extraEnv: Readonly<Record<string, string>>;
+  readonly envPassthrough: readonly string[];
+  readonly extensions: readonly string[];
+  readonly tools?: readonly string[];
+  readonly excludeTools?: readonly string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
+export class PiConfig {
+  private constructor(data: PiConfigData) {
+    const { apiKey, ...rest } = data;
+    Object.assign(this, deepFreeze(rest));
+    // Non-enumerable, so spreads, JSON and inspect never see the secret.
+    Object.defineProperty(this, 'apiKey', { value: apiKey, enumerable: false });
+    Object.freeze(this);
+  }
+
+  /**
+   * Validates `input` and returns a frozen config.
+   *
+   * @throws {PiConfigError} naming the first bad field (unknown fields, wrong types, bad values).
+   */
+  static parse(input: PiConfigInput | PiConfig = {}): PiConfig {
+    if (input instanceof PiConfig) return input;
+    const result = PiConfigSchema.safeParse(input);
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)'),
+        message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+      }));
+      const first = issues[0] ?? { path: '(root)', message: 'invalid' };
+      const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      throw new PiConfigError(`Invalid PiConfig: ${summary}`, {
+        field: first.path,
+        issues,
+        cause: redactedZodError(result.error.message, input),
+      });
+    }
+    return new PiConfig(result.data);
+  }
+
+  /** A copy with `overrides` applied and validated again. */
+  with(overrides: PiConfigInput): PiConfig {
+    return PiConfig.parse({ ...this.toInput(), ...overrides });
+  }
+
+  /** The fields as an input object (including the API key), e.g. to merge into another config. */
+  toInput(): PiConfigInput {
+    const input = { ...(this as unknown as PiConfigData) } as Record<string, unknown>;
+    if (this.apiKey !== undefined) input['apiKey'] = this.apiKey;
+    return structuredClone(input) as PiConfigInput;
+  }
+
+  /** Which env var `apiKey` goes under: `apiKeyEnv`, else the provider's, else `<PROVIDER>_API_KEY`, else `ANTHROPIC_API_KEY`. */
+  apiKeyEnvName(): string | undefined {
+    if (this.apiKeyEnv) return this.apiKeyEnv;
+    if (this.provider) return PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider);
+    return 'ANTHROPIC_API_KEY';
+  }
+
+  /** The full command line, starting `[binary, '--mode', 'rpc', …]`. The API key is never in it. */
+  toArgv(): string[] {
+    const argv = [this.binary, '--mode', 'rpc'];
+    const flag = (name: string, value: string | undefined) => {
+      if (value !== undefined) argv.push(name, value);
+    };
+    const toggle = (name: string, on: boolean) => {
+      if (on) argv.push(name);
+    };
+    flag('--provider', this.provider);
+    flag('--model', this.model);
+    flag('--thinking', this.thinking);
+    if (this.tools) flag('--tools', this.tools.join(','));
+    toggle('--no-tools', this.noTools);
+    toggle('--no-builtin-tools', this.noBuiltinTools);
+    if (this.excludeTools) flag('--exclude-tools', this.excludeTools.join(','));
+
+    const persistent = this.session || this.sessionPath !== undefined || this.sessionId !== undefined || this.continueSession;
+    toggle('--no-session', !persistent);
+    flag('--session', this.sessionPath);
+    flag('--session-id', this.sessionId);
+    toggle('--continue', this.continueSession);
+    flag('--session-dir', this.sessionDir);
+    flag('--name', this.sessionName);
+
+    flag('--system-prompt', this.systemPrompt);
+    for (const text of [this.appendSystemPrompt ?? []].flat()) flag('--append-system-prompt', text);
+
+    toggle('--no-extensions', this.noExtensions);
+    toggle('--no-skills', this.noSkills);
+    toggle('--no-prompt-templates', this.noPromptTemplates);
+    toggle('--no-themes', this.noThemes);
+    toggle('--no-context-files', this.noContextFiles);
+    toggle('--offline', this.offline);
+    for (const extension of this.extensions) flag('-e', extension);
+    argv.push(...this.extraArgs);
+    return argv;
+  }
+
+  /**
+   * The child's environment. Scrubbed by default: only `envPassthrough` is copied from
+   * `parentEnv`, then the isolation variables, the API key and `extraEnv` are added.
+   */
+  toEnv(parentEnv: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+    const env: Record<string, string> = {};
+    const names = this.inheritEnv ? Object.keys(parentEnv) : this.envPassthrough;
+    for (const name of names) {
+      const value = parentEnv[name];
+      if (value !== undefined) env[name] = value;
+    }
+    if (this.agentDir) env['PI_CODING_AGENT_DIR'] = this.agentDir;
+    if (this.offline) env['PI_OFFLINE'] = '1';
+    if (this.skipVersionCheck) env['PI_SKIP_VERSION_CHECK'] = '1';
+
+    const keyName = this.apiKeyEnvName();
+    if (this.apiKey !== undefined && keyName) {
+      env[keyName] = this.apiKey;
+    } else if (this.apiKeyEnv) {
+      // "The env var holding it": pass that one variable through, and under the provider's name too.
+      const value = parentEnv[this.apiKeyEnv];
+      if (value !== undefined) {
+        env[this.apiKeyEnv] = value;
+        const providerName = this.provider ? (PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider)) : undefined;
+        if (providerName) env[providerName] = value;
+      }
+    }
+    Object.assign(env, this.extraEnv);
+    return env;
+  }
+
+  /** A plain object of the fields with the API key redacted. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { ...(this as unknown as Record<string, unknown>) };
+    if (this.apiKey !== undefined) json['apiKey'] = REDACTED;
+    return json;
+  }
+
+  toString(): string {
+    return `PiConfig ${JSON.stringify(this.toJSON())}`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** zod messages can echo input values; make sure an API key never rides along in `cause`. */
+function redactedZodError(message: string, input: unknown): Error {
+  const key =
+    typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['apiKey'] : undefined;
+  return new Error(typeof key === 'string' && key.length > 0 ? message.split(key).join(REDACTED) : message);
+}

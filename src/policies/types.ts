@@ -1,0 +1,63 @@
+/**
+ * The vocabulary of interaction policies: what a policy decides, and what it is.
+ */
+import type { OperatorFunction } from 'rxjs';
+import type { InteractionRequest } from '../protocol/events.js';
+
+/** Approve a permission request. */
+export interface AllowDecision {
+  readonly kind: 'allow';
+}
+/** Approve, and don't ask again for this tool in this session. */
+export interface AllowAlwaysDecision {
+  readonly kind: 'allowAlways';
+}
+/** Refuse a permission request; `message` is shown to the agent when the dialect supports it. */
+export interface DenyDecision {
+  readonly kind: 'deny';
+  readonly message?: string;
+}
+/** An answer to a question, choice, input or editor request (for a choice: one of its options). */
+export interface AnswerDecision {
+  readonly kind: 'answer';
+  readonly value: string;
+}
+/** Dismiss the request (pi sees a cancelled dialog: `false` for a confirm, nothing for the rest). */
+export interface CancelDecision {
+  readonly kind: 'cancel';
+}
+/** Leave it to the host: the request stays in `session.pending$` until `session.respond()`. */
+export interface DeferDecision {
+  readonly kind: 'defer';
+}
+
+export type Decision = AllowDecision | AllowAlwaysDecision | DenyDecision | AnswerDecision | CancelDecision | DeferDecision;
+export type DecisionKind = Decision['kind'];
+
+/**
+ * What `session.respond()` and host callbacks accept: a {@link Decision}, or a value coerced as
+ * in the reference design: `true`/`false` → allow/deny, a string → a free-text answer or the
+ * option with that label, a number → the option at that index, `undefined` → cancel.
+ */
+export type DecisionInput = Decision | boolean | string | number | undefined;
+
+/** A policy's output: which request, and what to do with it. */
+export interface PolicyAnswer {
+  readonly requestId: string;
+  readonly decision: Decision;
+}
+
+/**
+ * A policy is an RxJS operator from requests to answers. It may answer in any order, answer
+ * `defer` to leave a request to the host, and must not answer the same request twice (later
+ * answers are ignored).
+ */
+export type Policy = OperatorFunction<InteractionRequest, PolicyAnswer>;
+
+/** What a host callback gets besides the request. */
+export interface PolicyContext {
+  /** Aborts when the request is withdrawn: run aborted, session closed, or pi's own dialog timeout passed. */
+  readonly signal: AbortSignal;
+  /** The session the request belongs to (absent in unit tests that don't attach one). */
+  readonly session?: unknown;
+}

@@ -1,0 +1,11 @@
+/**
+ * `pidriver/protocol`: the zod schemas of pi's wire frames and of pidriver's events, for apps
+ * that validate frames or events themselves (e.g. events that crossed a network).
+ *
+ * @packageDocumentation
+ */
+export * from './frames.js';
+export * from './events.js';
+export * from './commands.js';
+export { parseLine } from './parseLine.js';
+export type { ParsedLine } from './parseLine.js';

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { SchedulerLike } from 'rxjs';
+import { PiConfig, type PiConfigInput } from '../config/PiConfig.js';
+import { PiConfigError } from '../errors.js';
+import type { Policy } from '../policies/types.js';
+import type { TransportFactory } from '../transport/PiTransport.js';
+import { SubprocessTransport } from '../transport/SubprocessTransport.js';
+import { findSessionFile } from './findSessionFile.js';
+import { PiSession } from './PiSession.js';
+import type { ReplayLimits } from './ReplayHub.js';
+
+export interface PiClientOptions {
+  /** Defaults for every session this client starts. */
+  readonly config?: PiConfig | PiConfigInput;
+  /** Builds the transport of each session; the default spawns pi with execa. */
+  readonly transportFactory?: TransportFactory;
+  /** Default interaction policy; without one, every request is left to the host (`askHost()`). */
+  readonly policy?: Policy;
+  /** Called with every stderr line of every session. */
+  readonly onStderr?: (line: string, sessionId: string) => void;
+  /** Scheduler for session timers (tests). */
+  readonly scheduler?: SchedulerLike;
+}
+
+export interface StartOptions {
+  /** The first prompt. Sent once pi is ready unless `sendInitial` is false. */
+  readonly task?: string;
+  /** Project directory; overrides `config.workspace`. */
+  readonly cwd?: string;
+  /** Per-session config (replaces the client's). */
+  readonly config?: PiConfig | PiConfigInput;
+  /** Per-session policy (replaces the client's). */
+  readonly policy?: Policy;
+  /**
+   * A previous pi session to continue: a session file path, or pi's session id (looked up
+   * under the config's `sessionDir`, else `<agentDir>/sessions`). `'latest'` → `--continue`.
+   */
+  readonly resume?: string;
+  /** Stable local key; a random UUID when omitted. */
+  readonly sessionId?: string;
+  /** False: start the session without sending `task` yet. Default true. */
+  readonly sendInitial?: boolean;
+  /** Aborts the start (the process is killed). */
+  readonly signal?: AbortSignal;
+  /** Bounds of the replay window of `events$`. */
+  readonly replay?: Partial<ReplayLimits>;
+}
+
+/**
+ * Starts pi sessions with shared defaults.
+ *
+ * ```ts
+ * const client = new PiClient({ config: { provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey } });
+ * await using session = await client.start({ task: 'Summarize this project', cwd: '/srv/acme' });
+ * session.events$.subscribe({ next: (e) => e.type === 'message_delta' && process.stdout.write(e.text), error: console.error });
+ * ```
+ */
+export class PiClient {
+  readonly config: PiConfig;
+  readonly #options: PiClientOptions;
+
+  constructor(options: PiClientOptions = {}) {
+    this.#options = options;
+    this.config = PiConfig.parse(options.config ?? {});
+  }
+
+  /**
+   * Spawns pi, waits until it is ready, and (unless `sendInitial` is false) sends `task` as the
+   * first prompt. Its result is `session.initialRun`. The signature is what
+   * `PiSessionManager({ factory })` expects.
+   *
+   * @throws {PiConfigError} bad config or cwd; {@link PiNotFoundError} no pi binary;
+   *   {@link PiStartError} pi exited or did not answer before it was ready.
+   */
+  async start(options: StartOptions = {}): Promise<PiSession> {
+    let config = options.config ? PiConfig.parse(options.config) : this.config;
+    const cwd = await resolveCwd(options.cwd ?? config.workspace ?? process.cwd());
+    config = await applyResume(config, options.resume);
+    const sessionId = options.sessionId ?? randomUUID();
+    const onStderr = this.#options.onStderr;
+    const transportFactory: TransportFactory =
+      this.#options.transportFactory ??
+      ((transportConfig, transportOptions) =>
+        new SubprocessTransport(transportConfig, {
+          cwd: transportOptions.cwd,
+          ...(transportOptions.onStderr ? { onStderr: transportOptions.onStderr } : {}),
+        }));
+    const transport = transportFactory(config, {
+      cwd,
+      ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
+    });
+    const policy = options.policy ?? this.#options.policy;
+    const session = new PiSession({
+      sessionId,
+      transport,
+      config,
+      cwd,
+      ...(policy ? { policy } : {}),
+      ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
+      ...(options.replay ? { replay: options.replay } : {}),
+    });
+    await session.start(options.signal);
+    if (options.task !== undefined && options.sendInitial !== false) session.startInitialRun(options.task);
+    return session;
+  }
+}
+
+async function resolveCwd(cwd: string): Promise<string> {
+  const absolute = isAbsolute(cwd) ? cwd : resolve(cwd);
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info?.isDirectory()) throw new PiConfigError(`cwd is not a directory: ${absolute}`, { field: 'cwd' });
+  return absolute;
+}
+
+async function applyResume(config: PiConfig, resume: string | undefined): Promise<PiConfig> {
+  if (resume === undefined) return config;
+  if (resume === 'latest') return config.with({ continueSession: true });
+  if (resume.endsWith('.jsonl') || resume.includes('/')) return config.with({ sessionPath: resolve(resume) });
+  const file = await findSessionFile(config, resume);
+  if (!file) {
+    throw new PiConfigError(`resume: no pi session file found for id "${resume}"`, { field: 'resume' });
+  }
+  return config.with({ sessionPath: file });
+}

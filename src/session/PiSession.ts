@@ -1,0 +1,947 @@
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  distinctUntilChanged,
+  firstValueFrom,
+  from,
+  map,
+  Observable,
+  race,
+  Subject,
+  Subscription,
+  timer,
+  type SchedulerLike,
+} from 'rxjs';
+import type { PiConfig, ThinkingLevel } from '../config/PiConfig.js';
+import { PiDriverError, PiPolicyError, PiStartError, TransportClosedError } from '../errors.js';
+import { attachPolicyContext } from '../policies/context.js';
+import { askHost } from '../policies/askHost.js';
+import { cancel, coerceDecision, deny } from '../policies/decisions.js';
+import { toUiResponse } from '../policies/toUiResponse.js';
+import type { Decision, DecisionInput, Policy, PolicyAnswer } from '../policies/types.js';
+import type { InteractionRequest, PiEvent, UnstampedEvent } from '../protocol/events.js';
+import {
+  MessagesDataSchema,
+  ModelSchema,
+  SessionStateDataSchema,
+  SessionStatsDataSchema,
+  type AgentMessage,
+  type ExtensionUiRequestFrame,
+  type KnownFrame,
+  type PiModel,
+  type PiStateData,
+  type PiStatsData,
+} from '../protocol/frames.js';
+import { parseLine } from '../protocol/parseLine.js';
+import { OversizeLine } from '../transport/LineSplitter.js';
+import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
+import { UsageTotals } from '../usage/UsageTotals.js';
+import { eachValueFrom } from './eachValueFrom.js';
+import { classifyDialog, DIALOG_METHODS, toUiNotice } from './classifyUiRequest.js';
+import { CommandChannel } from './CommandChannel.js';
+import { EventNormalizer } from './EventNormalizer.js';
+import { ReplayHub, type ReplayLimits } from './ReplayHub.js';
+import type { PromptImage, PromptOptions, RunResult, SessionState, SessionStatus } from './types.js';
+
+export interface PiSessionOptions {
+  /** Stable local key (the manager's registry key). */
+  readonly sessionId: string;
+  readonly transport: PiTransport;
+  readonly config: PiConfig;
+  /** The working directory pi runs in. */
+  readonly cwd: string;
+  /** Interaction policy; default {@link askHost}() (every request is left to the host). */
+  readonly policy?: Policy;
+  /** Scheduler for timers and the activity clock (tests pass a TestScheduler). */
+  readonly scheduler?: SchedulerLike;
+  /** Bounds of the replay window of `events$`. Default 10,000 events / 16 MiB. */
+  readonly replay?: Partial<ReplayLimits>;
+}
+
+/** One prompt the host asked for, waiting for (or in) its run. */
+interface RunTicket {
+  readonly message: string;
+  readonly images: readonly PromptImage[] | undefined;
+  readonly resolve: (result: RunResult) => void;
+  readonly reject: (error: Error) => void;
+  readonly listeners: Set<RunListener>;
+  /** Resolves once pi accepted the prompt (rejects if it refused it). */
+  readonly accepted: Promise<void>;
+  readonly acceptedControl: { resolve: () => void; reject: (error: Error) => void };
+}
+
+interface RunListener {
+  next(event: PiEvent): void;
+  complete(): void;
+}
+
+/** A logical run: from our `agent_start` to our `agent_end` (possibly several pi runs: retries). */
+interface Run {
+  readonly ticket: RunTicket | undefined;
+  acked: boolean;
+  sawAgentStart: boolean;
+  piEnded: boolean;
+  retryPending: boolean;
+  compactionPending: boolean;
+  checkGeneration: number;
+  usage: UsageTotals;
+}
+
+interface OpenRequest {
+  readonly request: InteractionRequest;
+  readonly controller: AbortController;
+  awaitingPolicy: boolean;
+  timeout: Subscription | undefined;
+}
+
+const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+/**
+ * A live pi session: one `pi --mode rpc` process, its typed events, and its commands.
+ *
+ * Create one with `PiClient.start()`. `events$` is hot: the process runs whether or not anyone
+ * subscribes, and only {@link close} ends it.
+ */
+export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
+  readonly sessionId: string;
+  readonly cwd: string;
+  readonly config: PiConfig;
+
+  /**
+   * Every event of the session, hot and multicast. A late subscriber first gets the events of
+   * the current run (from its `agent_start`; bounded: 10,000 events / 16 MiB by default, oldest
+   * dropped first), then live events. Unsubscribing never stops the session.
+   *
+   * It completes when the session is closed, and **errors** with a `TransportClosedError`
+   * (exit code, signal, stderr tail) if pi dies on its own. Always pass an `error` handler:
+   * RxJS rethrows unhandled errors asynchronously, which crashes Node.
+   */
+  readonly events$: Observable<PiEvent>;
+  /** The current {@link SessionState}, replayed to late subscribers; completes at `closed`. */
+  readonly state$: Observable<SessionState>;
+  /** Open interaction requests (replayed); completes when the session closes. */
+  readonly pending$: Observable<readonly InteractionRequest[]>;
+  /** The clock time of every event in and command out (for idle detection). */
+  readonly activity$: Observable<number>;
+
+  readonly #transport: PiTransport;
+  readonly #scheduler: SchedulerLike;
+  readonly #hub: ReplayHub<PiEvent>;
+  readonly #state: BehaviorSubject<SessionState>;
+  readonly #pending = new BehaviorSubject<readonly InteractionRequest[]>([]);
+  readonly #activity = new Subject<number>();
+  readonly #requests = new Subject<InteractionRequest>();
+  readonly #channel: CommandChannel;
+  readonly #normalizer = new EventNormalizer();
+  readonly #subscriptions = new Subscription();
+  readonly #openRequests = new Map<string, OpenRequest>();
+  readonly #policy: Policy;
+  #policySubscription: Subscription | undefined;
+  #policyRestarts = 0;
+  #seq = 0;
+  #lastActivity: number;
+  #usage = UsageTotals.ZERO;
+  #ended = false;
+  #piSessionId: string | undefined;
+  #model: string | undefined;
+  #queue: RunTicket[] = [];
+  #run: Run | undefined;
+  #runsFinished = 0;
+  #closing: Promise<CloseResult> | undefined;
+  #terminated = false;
+  #stdoutEnded = false;
+  #initialRun: Promise<RunResult> | undefined;
+
+  constructor(options: PiSessionOptions) {
+    this.sessionId = options.sessionId;
+    this.cwd = options.cwd;
+    this.config = options.config;
+    this.#transport = options.transport;
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#policy = options.policy ?? askHost();
+    this.#lastActivity = this.#scheduler.now();
+    this.#hub = new ReplayHub<PiEvent>({ ...DEFAULT_REPLAY, ...options.replay });
+    this.#state = new BehaviorSubject<SessionState>({
+      status: 'starting',
+      sessionId: this.sessionId,
+      piSessionId: undefined,
+      model: undefined,
+      cwd: this.cwd,
+      runs: 0,
+      eventCount: 0,
+      pendingRequests: 0,
+      queuedPrompts: 0,
+      usage: UsageTotals.ZERO,
+      exit: undefined,
+    });
+    this.#channel = new CommandChannel({
+      write: (command) => this.#write(command),
+      timeoutMs: options.config.requestTimeoutMs,
+      scheduler: this.#scheduler,
+    });
+    this.events$ = this.#hub.observable;
+    this.state$ = this.#state.asObservable();
+    this.pending$ = this.#pending.asObservable();
+    this.activity$ = this.#activity.asObservable();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Introspection
+
+  /** pi's own session id (pass it to `resume`). */
+  get piSessionId(): string | undefined {
+    return this.#piSessionId;
+  }
+  /** The pid of the pi process. */
+  get pid(): number | undefined {
+    return this.#transport.pid;
+  }
+  /** Tokens and cost so far, summed from every assistant message. */
+  get usage(): UsageTotals {
+    return this.#usage;
+  }
+  /** Open interaction requests, oldest first. */
+  get pending(): readonly InteractionRequest[] {
+    return this.#pending.value;
+  }
+  /** The run of the `task` given to `client.start()`, if one was sent. */
+  get initialRun(): Promise<RunResult> | undefined {
+    return this.#initialRun;
+  }
+  /** True once a run has ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+  /** Clock time (scheduler ms) of the last event in or command out. */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+  get status(): SessionStatus {
+    return this.#state.value.status;
+  }
+  get state(): SessionState {
+    return this.#state.value;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Spawns pi and waits until it answers its first `get_state` (pi prints nothing at start).
+   * On failure the process is gone and the promise rejects with `PiNotFoundError` or
+   * `PiStartError` (exit code and stderr tail).
+   *
+   * @internal Called by `PiClient.start()`.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    this.#subscriptions.add(
+      this.#transport.lines$.subscribe({
+        next: (line) => this.#onLine(line),
+        error: (error: unknown) => this.#onStdoutEnd(error),
+        complete: () => this.#onStdoutEnd(undefined),
+      }),
+    );
+    this.#subscribePolicy();
+    try {
+      signal?.throwIfAborted();
+      await this.#transport.start();
+      const ready = this.#channel.request({ type: 'get_state' }, { timeoutMs: this.config.startTimeoutMs });
+      const died = this.#transport.exited.then((exit) => {
+        throw new PiStartError(`pi exited before it was ready (${describeExit(exit)})`, exit);
+      });
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal) signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+      });
+      const state = await Promise.race([ready, died, aborted]);
+      this.#applyState(SessionStateDataSchema.parse(state));
+      this.#setState({ status: 'idle' });
+    } catch (error) {
+      await this.close();
+      throw await this.#startError(error);
+    }
+  }
+
+  /** @internal Sends `client.start()`'s task; its result is {@link initialRun}. */
+  startInitialRun(task: string): void {
+    this.#initialRun = this.prompt(task);
+    this.#initialRun.catch(() => undefined); // observed through initialRun / events$
+  }
+
+  /**
+   * Ends the session: cancels open requests, closes pi's stdin (EOF), then SIGTERM, then
+   * SIGKILL, each after `terminateTimeoutMs`, and reaps anything pi left running. Idempotent.
+   * `events$` completes; prompts still waiting reject with `TransportClosedError`.
+   */
+  close(): Promise<CloseResult> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * The events as an async iterable: `for await (const event of session)`. Lossless (values
+   * wait in a buffer while the loop body runs, so a slow loop grows memory); `break` unsubscribes;
+   * the loop ends when the session closes and throws if pi dies.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<PiEvent> {
+    return eachValueFrom(this.events$)[Symbol.asyncIterator]();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Prompting
+
+  /**
+   * Sends a prompt and resolves with its {@link RunResult} when the run ends. A prompt sent
+   * while a run is going waits for it and then runs as the next run (pi would silently drop a
+   * second `prompt`, G3). A provider error does not reject: the result has `reason: 'error'`.
+   *
+   * @throws {PiCommandError} when pi refuses the prompt; `TransportClosedError` if the session
+   *   ends first.
+   */
+  prompt(message: string, options: PromptOptions = {}): Promise<RunResult> {
+    const ticket = this.#submit(message, options.images, undefined);
+    if (options.signal) this.#bindSignal(ticket, options.signal);
+    return this.#resultOf(ticket);
+  }
+
+  /**
+   * The events of one prompt's run, cold: subscribing sends the prompt (queued like
+   * {@link prompt} if a run is going), the stream completes when that run ends, and
+   * unsubscribing before then aborts the run (or drops the prompt if it has not started).
+   */
+  prompt$(message: string, options: Omit<PromptOptions, 'signal'> = {}): Observable<PiEvent> {
+    return new Observable<PiEvent>((subscriber) => {
+      let finished = false;
+      const ticket = this.#submit(message, options.images, {
+        next: (event) => subscriber.next(event),
+        complete: () => undefined,
+      });
+      this.#resultOf(ticket).then(
+        () => {
+          finished = true;
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          finished = true;
+          subscriber.error(error);
+        },
+      );
+      return () => {
+        if (!finished) this.#cancelTicket(ticket);
+      };
+    });
+  }
+
+  /** Steers the current run (delivered after its current tool calls). While idle it starts a run. */
+  async steer(message: string, options: Pick<PromptOptions, 'images'> = {}): Promise<void> {
+    await this.#queueInput('steer', message, options.images);
+  }
+
+  /** Queues a message for when the current run would stop. While idle it starts a run. */
+  async followUp(message: string, options: Pick<PromptOptions, 'images'> = {}): Promise<void> {
+    await this.#queueInput('follow_up', message, options.images);
+  }
+
+  /**
+   * Aborts the current run; the process stays alive. Open interaction requests are cancelled
+   * first (pi can't abort while a dialog waits). Resolves when pi confirms.
+   */
+  async abort(): Promise<void> {
+    this.#cancelOpenRequests();
+    await this.#channel.request({ type: 'abort' });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interaction
+
+  /**
+   * Answers an interaction request. `value` is a `Decision` or is coerced: `true`/`false` →
+   * allow/deny, a string → an answer (for a choice: one of its options), a number → the option
+   * at that index, `undefined` → cancel.
+   *
+   * @throws {PiPolicyError} when the request is not open or the value doesn't fit it (the
+   *   request then stays open).
+   */
+  async respond(requestId: string, value: DecisionInput): Promise<void> {
+    const open = this.#openRequests.get(requestId);
+    if (!open) throw new PiPolicyError(requestId, `No open interaction request with id "${requestId}"`);
+    const decision = coerceDecision(open.request, value);
+    if (decision.kind === 'defer') return;
+    await this.#answer(open, decision);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands
+
+  /** pi's `get_state`. */
+  async getState(): Promise<PiStateData> {
+    const state = SessionStateDataSchema.parse(await this.#channel.request({ type: 'get_state' }));
+    this.#applyState(state);
+    return state;
+  }
+
+  /** pi's `get_session_stats`; `UsageTotals.fromSessionStats(stats)` turns it into totals. */
+  async getStats(): Promise<PiStatsData> {
+    return SessionStatsDataSchema.parse(await this.#channel.request({ type: 'get_session_stats' }));
+  }
+
+  /** The messages of the current context (`get_messages`). */
+  async getMessages(): Promise<AgentMessage[]> {
+    return MessagesDataSchema.parse(await this.#channel.request({ type: 'get_messages' })).messages;
+  }
+
+  /** Switches the model; resolves with pi's model description. */
+  async setModel(provider: string, modelId: string): Promise<PiModel> {
+    const model = ModelSchema.parse(await this.#channel.request({ type: 'set_model', provider, modelId }));
+    this.#model = `${model.provider}/${model.id}`;
+    this.#setState({ model: this.#model });
+    return model;
+  }
+
+  /** Sets the thinking level (pi clamps it to what the model supports). */
+  async setThinking(level: ThinkingLevel): Promise<void> {
+    await this.#channel.request({ type: 'set_thinking_level', level });
+  }
+
+  /**
+   * Sends any RPC command and resolves with its `data`: the escape hatch for commands without
+   * a method here (`compact`, `bash`, `get_commands`, …).
+   */
+  command(type: string, fields: Record<string, unknown> = {}): Promise<unknown> {
+    return this.#channel.request({ ...fields, type });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inbound
+
+  #onLine(line: TransportLine): void {
+    this.#touch();
+    if (line instanceof OversizeLine) {
+      this.#emit(
+        {
+          type: 'error',
+          code: 'line_too_long',
+          fatal: false,
+          message: `dropped a ${line.bytes}-byte line from pi (maxLineBytes is ${this.config.maxLineBytes})`,
+          raw: undefined,
+          line: line.head,
+        },
+        line.head.length,
+      );
+      return;
+    }
+    if (line.trim().length === 0) return;
+    const parsed = parseLine(line);
+    if (parsed.kind === 'invalid') {
+      this.#emit({ type: 'error', code: 'invalid_line', fatal: false, message: parsed.message, line, raw: undefined }, line.length);
+      return;
+    }
+    if (parsed.kind === 'unknown') {
+      this.#emit({ type: 'unknown', frameType: parsed.frame.type, line, raw: parsed.frame }, line.length);
+      return;
+    }
+    this.#onFrame(parsed.frame, parsed.raw, line.length);
+  }
+
+  #onFrame(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
+    switch (frame.type) {
+      case 'response':
+        if (!this.#channel.handleResponse(frame)) {
+          const what = frame.success ? 'an unexpected response' : `an error (${frame.error ?? 'no message'})`;
+          this.#emit(
+            {
+              type: 'error',
+              code: frame.success ? 'unmatched_response' : 'command_failed',
+              fatal: false,
+              message: `pi sent ${what} for ${frame.command ?? 'an unknown command'}${frame.id ? ` (id ${frame.id})` : ''}`,
+              raw,
+            },
+            size,
+          );
+        }
+        return;
+      case 'agent_start':
+        this.#onAgentStart(raw, size);
+        return;
+      case 'agent_end':
+        this.#forEachContentEvent(frame, raw, size);
+        this.#onPiAgentEnd();
+        return;
+      case 'extension_ui_request':
+        this.#onUiRequest(frame, raw, size);
+        return;
+      case 'auto_retry_start':
+        if (this.#run) this.#run.retryPending = true;
+        break;
+      case 'auto_retry_end':
+        if (this.#run) {
+          this.#run.retryPending = false;
+          if (this.#run.piEnded) this.#checkSettled(this.#run);
+        }
+        break;
+      case 'compaction_start':
+      case 'auto_compaction_start':
+        if (this.#run) this.#run.compactionPending = true;
+        break;
+      case 'compaction_end':
+      case 'auto_compaction_end':
+        if (this.#run) {
+          this.#run.compactionPending = false;
+          if (this.#run.piEnded) this.#checkSettled(this.#run);
+        }
+        break;
+      default:
+        break;
+    }
+    this.#forEachContentEvent(frame, raw, size);
+  }
+
+  #forEachContentEvent(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
+    const events = this.#normalizer.normalize(frame);
+    for (const event of events) {
+      if (event.type === 'usage') {
+        this.#usage = this.#usage.add(event.totals);
+        if (this.#run) this.#run.usage = this.#run.usage.add(event.totals);
+        this.#setState({ usage: this.#usage });
+      }
+      this.#emit({ ...event, raw } as UnstampedEvent, size);
+    }
+  }
+
+  #onAgentStart(raw: Record<string, unknown>, size: number): void {
+    let run = this.#run;
+    if (!run) {
+      // A run we didn't start (an extension's sendMessage, a parked steer): track it all the same.
+      run = this.#newRun(undefined);
+      run.acked = true;
+    }
+    run.piEnded = false;
+    if (run.sawAgentStart) return; // a retry or continuation inside the same logical run
+    run.sawAgentStart = true;
+    this.#hub.reset();
+    this.#emit(
+      {
+        type: 'agent_start',
+        cwd: this.cwd,
+        ...(this.#piSessionId ? { piSessionId: this.#piSessionId } : {}),
+        ...(this.#model ? { model: this.#model } : {}),
+        raw,
+      },
+      size,
+    );
+  }
+
+  #onPiAgentEnd(): void {
+    const run = this.#run;
+    if (!run) return;
+    run.piEnded = true;
+    this.#checkSettled(run);
+  }
+
+  /**
+   * pi 0.73 has no "settled" event: after `agent_end` it may retry or compact (G5). The run is
+   * over once a `get_state` sent after the last `agent_end` says pi is neither streaming nor
+   * compacting and no retry or compaction is announced. pi writes `auto_retry_start` in the
+   * same tick as `agent_end`, so it always arrives before that answer.
+   */
+  #checkSettled(run: Run): void {
+    const generation = ++run.checkGeneration;
+    this.#channel.request({ type: 'get_state' }).then(
+      (data) => {
+        if (this.#run !== run || run.checkGeneration !== generation) return;
+        const state = SessionStateDataSchema.safeParse(data);
+        if (!state.success) return;
+        this.#applyState(state.data);
+        if (run.retryPending || run.compactionPending) return;
+        if (state.data.isStreaming || state.data.isCompacting) return;
+        if (run.sawAgentStart && !run.piEnded) return;
+        if (!run.acked) return;
+        this.#finishRun(run);
+      },
+      () => undefined, // the session is dying; #terminate settles the run
+    );
+  }
+
+  #finishRun(run: Run): void {
+    this.#run = undefined;
+    this.#runsFinished++;
+    const summary = this.#normalizer.lastAssistant;
+    const reason = endReason(summary?.stopReason);
+    const result: RunResult = {
+      finalText: summary?.text ?? '',
+      reason,
+      usage: run.usage,
+      ...(reason === 'error' && summary?.errorMessage ? { errorMessage: summary.errorMessage } : {}),
+    };
+    if (run.sawAgentStart) {
+      this.#ended = true;
+      this.#emit({ type: 'agent_end', ...result, raw: undefined }, 64);
+    }
+    this.#setState({ status: 'idle', runs: this.#runsFinished });
+    if (run.ticket) {
+      for (const listener of run.ticket.listeners) listener.complete();
+      run.ticket.resolve(result);
+    }
+    this.#startNext();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Runs and the prompt queue
+
+  #submit(message: string, images: readonly PromptImage[] | undefined, listener: RunListener | undefined): RunTicket {
+    let resolve!: (result: RunResult) => void;
+    let reject!: (error: Error) => void;
+    const result = new Promise<RunResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    let acceptedControl!: RunTicket['acceptedControl'];
+    const accepted = new Promise<void>((res, rej) => {
+      acceptedControl = { resolve: res, reject: rej };
+    });
+    accepted.catch(() => undefined);
+    const ticket: RunTicket = { message, images, resolve, reject, listeners: new Set(), accepted, acceptedControl };
+    ticketResults.set(ticket, result);
+    if (listener) ticket.listeners.add(listener);
+    const closedError = this.#closedError();
+    if (closedError) {
+      reject(closedError);
+      acceptedControl.reject(closedError);
+      return ticket;
+    }
+    this.#queue.push(ticket);
+    this.#setState({ queuedPrompts: this.#queue.length });
+    this.#startNext();
+    return ticket;
+  }
+
+  #resultOf(ticket: RunTicket): Promise<RunResult> {
+    return ticketResults.get(ticket) as Promise<RunResult>;
+  }
+
+  #startNext(): void {
+    if (this.#run || this.#state.value.status !== 'idle') return;
+    const ticket = this.#queue.shift();
+    if (!ticket) return;
+    this.#setState({ queuedPrompts: this.#queue.length });
+    const run = this.#newRun(ticket);
+    this.#channel
+      .request({
+        type: 'prompt',
+        message: ticket.message,
+        ...(ticket.images ? { images: ticket.images.map((image) => ({ ...image })) } : {}),
+      })
+      .then(
+        () => {
+          run.acked = true;
+          ticket.acceptedControl.resolve();
+          // A prompt handled without a run (an extension command) never sends agent_start.
+          if (!run.sawAgentStart) this.#checkSettled(run);
+        },
+        (error: unknown) => {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          ticket.acceptedControl.reject(failure);
+          if (this.#run !== run) return;
+          if (run.sawAgentStart) return; // the run goes on; its end settles the ticket
+          this.#run = undefined;
+          this.#setState({ status: 'idle' });
+          ticket.reject(failure);
+          for (const listener of ticket.listeners) listener.complete();
+          this.#startNext();
+        },
+      );
+  }
+
+  #newRun(ticket: RunTicket | undefined): Run {
+    const run: Run = {
+      ticket,
+      acked: false,
+      sawAgentStart: false,
+      piEnded: false,
+      retryPending: false,
+      compactionPending: false,
+      checkGeneration: 0,
+      usage: UsageTotals.ZERO,
+    };
+    this.#run = run;
+    this.#normalizer.startRun();
+    this.#setState({ status: 'running' });
+    return run;
+  }
+
+  #cancelTicket(ticket: RunTicket): void {
+    const queued = this.#queue.indexOf(ticket);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#setState({ queuedPrompts: this.#queue.length });
+      ticket.reject(new PiDriverError('prompt cancelled before it started', { code: 'PI_CANCELLED' }));
+      return;
+    }
+    ticket.listeners.clear();
+    if (this.#run?.ticket === ticket) this.abort().catch(() => undefined);
+  }
+
+  #bindSignal(ticket: RunTicket, signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#cancelTicket(ticket);
+      return;
+    }
+    signal.addEventListener('abort', () => this.#cancelTicket(ticket), { once: true });
+  }
+
+  async #queueInput(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
+    if (!this.#run && this.#queue.length === 0 && this.#state.value.status === 'idle') {
+      // pi parks steer/follow-up messages sent while idle until some later prompt (G18);
+      // start a run instead so nothing waits unseen.
+      const ticket = this.#submit(message, images, undefined);
+      this.#resultOf(ticket).catch(() => undefined);
+      await ticket.accepted;
+      return;
+    }
+    await this.#channel.request({ type, message, ...(images ? { images: images.map((image) => ({ ...image })) } : {}) });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interaction requests
+
+  #onUiRequest(frame: ExtensionUiRequestFrame, raw: Record<string, unknown>, size: number): void {
+    if (frame.method === 'cancel' && frame.targetId) {
+      this.#withdraw(frame.targetId); // omp dismissed a dialog itself
+    }
+    if (!DIALOG_METHODS.has(frame.method)) {
+      this.#emit({ ...toUiNotice(frame), raw }, size);
+      return;
+    }
+    const fields = classifyDialog(frame, this.#normalizer);
+    const request = this.#emit({ ...fields, raw }, size) as InteractionRequest;
+    const controller = new AbortController();
+    const open: OpenRequest = { request, controller, awaitingPolicy: true, timeout: undefined };
+    this.#openRequests.set(request.requestId, open);
+    this.#publishPending();
+    if (request.timeoutMs !== undefined) {
+      // pi resolves a dialog with a timeout itself, silently (G10): withdraw it at the same time.
+      open.timeout = timer(request.timeoutMs, this.#scheduler).subscribe(() => this.#withdraw(request.requestId));
+    }
+    attachPolicyContext(request, { signal: controller.signal, session: this });
+    if (this.#policySubscription === undefined) {
+      void this.#answer(open, failClosed(request, 'no policy is running'));
+      return;
+    }
+    this.#policyRestarts = 0;
+    this.#requests.next(request);
+  }
+
+  #subscribePolicy(): void {
+    this.#policySubscription = this.#policy(this.#requests.asObservable()).subscribe({
+      next: (answer) => this.#onPolicyAnswer(answer),
+      error: (error: unknown) => this.#onPolicyStopped(error),
+      complete: () => this.#onPolicyStopped(new PiDriverError('the interaction policy completed')),
+    });
+    this.#subscriptions.add(this.#policySubscription);
+  }
+
+  /** Fail closed: whatever the policy was still deciding is denied; later requests get a fresh policy. */
+  #onPolicyStopped(error: unknown): void {
+    this.#policySubscription = undefined;
+    if (this.#terminated) return;
+    const message = `interaction policy failed: ${error instanceof Error ? error.message : String(error)}`;
+    this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
+    for (const open of [...this.#openRequests.values()]) {
+      if (open.awaitingPolicy) void this.#answer(open, failClosed(open.request, message));
+    }
+    // Restart the policy for the next requests, unless it keeps dying without any new request.
+    if (this.#policyRestarts++ < 3) this.#subscribePolicy();
+  }
+
+  #onPolicyAnswer(answer: PolicyAnswer): void {
+    const open = this.#openRequests.get(answer.requestId);
+    if (!open || !open.awaitingPolicy) return; // late, duplicate, or withdrawn: ignore
+    let decision: Decision;
+    try {
+      decision = coerceDecision(open.request, answer.decision);
+    } catch (error) {
+      const message = `policy answered request ${answer.requestId} with an invalid decision: ${(error as Error).message}`;
+      this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
+      void this.#answer(open, failClosed(open.request, message));
+      return;
+    }
+    if (decision.kind === 'defer') {
+      open.awaitingPolicy = false; // stays open for session.respond()
+      return;
+    }
+    void this.#answer(open, decision);
+  }
+
+  async #answer(open: OpenRequest, decision: Exclude<Decision, { kind: 'defer' }>): Promise<void> {
+    if (this.#openRequests.get(open.request.requestId) !== open) return;
+    this.#closeRequest(open);
+    await this.#write(toUiResponse(open.request, decision));
+  }
+
+  #withdraw(requestId: string): void {
+    const open = this.#openRequests.get(requestId);
+    if (open) this.#closeRequest(open);
+  }
+
+  #closeRequest(open: OpenRequest): void {
+    this.#openRequests.delete(open.request.requestId);
+    open.awaitingPolicy = false;
+    open.timeout?.unsubscribe();
+    open.controller.abort(new PiDriverError('interaction request withdrawn', { code: 'PI_REQUEST_WITHDRAWN' }));
+    this.#publishPending();
+  }
+
+  /** Cancels every open request on the wire (before an abort or close: pi can't abort while a dialog waits). */
+  #cancelOpenRequests(): void {
+    for (const open of [...this.#openRequests.values()]) {
+      this.#answer(open, cancel()).catch(() => undefined);
+    }
+  }
+
+  #publishPending(): void {
+    const pending = [...this.#openRequests.values()].map((open) => open.request);
+    this.#pending.next(pending);
+    this.#setState({ pendingRequests: pending.length });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outbound, state, events
+
+  #write(command: object): Promise<void> {
+    this.#touch();
+    return this.#transport.send(command);
+  }
+
+  #touch(): void {
+    this.#lastActivity = this.#scheduler.now();
+    this.#activity.next(this.#lastActivity);
+  }
+
+  #emit(event: UnstampedEvent, bytes: number): PiEvent {
+    const stamped = { ...event, sessionId: this.sessionId, seq: ++this.#seq } as PiEvent;
+    this.#hub.next(stamped, bytes);
+    this.#run?.ticket?.listeners.forEach((listener) => listener.next(stamped));
+    this.#setState({ eventCount: this.#seq });
+    return stamped;
+  }
+
+  #setState(patch: Partial<SessionState>): void {
+    if (this.#state.closed) return;
+    const current = this.#state.value;
+    if (current.status === 'closed') return;
+    let changed = false;
+    for (const key of Object.keys(patch) as (keyof SessionState)[]) {
+      if (current[key] !== patch[key]) changed = true;
+    }
+    if (changed) this.#state.next({ ...current, ...patch });
+  }
+
+  #applyState(state: PiStateData): void {
+    if (state.sessionId) this.#piSessionId = state.sessionId;
+    if (state.model) this.#model = `${state.model.provider}/${state.model.id}`;
+    this.#setState({ piSessionId: this.#piSessionId, model: this.#model });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Shutdown and death
+
+  async #close(): Promise<CloseResult> {
+    if (!this.#terminated) this.#setState({ status: 'closing' });
+    this.#cancelOpenRequests();
+    const result = await this.#transport.close({ timeoutMs: this.config.terminateTimeoutMs });
+    this.#terminate(undefined, result);
+    return result;
+  }
+
+  #onStdoutEnd(error: unknown): void {
+    this.#stdoutEnded = true;
+    if (this.#closing || this.#terminated) return;
+    // stdout ended: pi exited, or closed stdout while alive. Either way the session is over.
+    const exitOrTimeout = firstValueFrom(
+      race(from(this.#transport.exited), timer(1_000, this.#scheduler).pipe(map(() => undefined))),
+    );
+    void exitOrTimeout.then(async (exit) => {
+      if (this.#closing || this.#terminated) return;
+      const info = exit ?? (await this.#transport.close({ timeoutMs: this.config.terminateTimeoutMs }));
+      const reason = exit ? `pi exited unexpectedly (${describeExit(info)})` : 'pi closed its stdout';
+      const failure = new TransportClosedError(reason, { ...info, cause: error });
+      if (this.#state.value.status !== 'starting') {
+        this.#emit({ type: 'error', code: 'process_exited', fatal: true, message: failure.message, raw: undefined }, 128);
+      }
+      // Reap whatever pi left behind (its detached bash children) before reporting.
+      await this.#transport.close({ timeoutMs: this.config.terminateTimeoutMs }).catch(() => undefined);
+      this.#terminate(failure, info);
+    });
+  }
+
+  #terminate(failure: TransportClosedError | undefined, exit: ExitInfo): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    const error = failure ?? new TransportClosedError('the session was closed', exit);
+    this.#channel.rejectAll(error);
+    for (const open of [...this.#openRequests.values()]) this.#closeRequest(open);
+    const run = this.#run;
+    this.#run = undefined;
+    const tickets = [...(run?.ticket ? [run.ticket] : []), ...this.#queue];
+    this.#queue = [];
+    for (const ticket of tickets) {
+      ticket.acceptedControl.reject(error);
+      ticket.reject(error);
+    }
+    this.#subscriptions.unsubscribe();
+    this.#setState({ status: 'closed', exit: { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail }, queuedPrompts: 0 });
+    this.#state.complete();
+    this.#pending.complete();
+    this.#activity.complete();
+    this.#requests.complete();
+    if (failure) this.#hub.error(failure);
+    else this.#hub.complete();
+  }
+
+  #closedError(): Error | undefined {
+    if (this.#terminated || this.#closing) return new TransportClosedError('the session is closed', this.#state.value.exit ?? {});
+    return undefined;
+  }
+
+  async #startError(error: unknown): Promise<Error> {
+    if (error instanceof PiDriverError && !(error instanceof TransportClosedError)) return error;
+    const exit = await Promise.race([this.#transport.exited, Promise.resolve(undefined)]);
+    const detail = error instanceof Error ? error.message : String(error);
+    return new PiStartError(`pi failed to start: ${detail}`, { ...(exit ?? { stderrTail: this.#transport.stderrTail }), cause: error });
+  }
+}
+
+/** Results kept outside the ticket so the ticket type stays a plain record. */
+const ticketResults = new WeakMap<RunTicket, Promise<RunResult>>();
+
+function endReason(stopReason: string | undefined): RunResult['reason'] {
+  switch (stopReason) {
+    case 'aborted':
+      return 'cancelled';
+    case 'error':
+      return 'error';
+    case 'length':
+      return 'limit';
+    default:
+      return 'completed';
+  }
+}
+
+function failClosed(request: InteractionRequest, message: string): Exclude<Decision, { kind: 'defer' }> {
+  return request.kind === 'permission' ? deny(message) : cancel();
+}
+
+function describeExit(exit: ExitInfo): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode ?? 'unknown'}`;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new PiDriverError('start() was aborted', { code: 'PI_ABORTED' });
+}
+
+// Keep `distinctUntilChanged` available for derived views without an unused-import warning.
+void distinctUntilChanged;

@@ -1,0 +1,126 @@
+import type { ExtensionUiRequestFrame } from '../protocol/frames.js';
+import type { InteractionRequest, UiNoticeEvent } from '../protocol/events.js';
+import type { OpenToolCall } from './EventNormalizer.js';
+
+/** UI methods that block the agent until the host answers. */
+export const DIALOG_METHODS: ReadonlySet<string> = new Set(['select', 'confirm', 'input', 'editor']);
+
+/** The options of an approval `select`: omp's built-in approvals and our own extension. */
+export const APPROVE_OPTION = 'Approve';
+export const APPROVE_ALWAYS_OPTION = 'Approve always';
+export const DENY_OPTION = 'Deny';
+
+const TOOL_CALL_MARKER = /^\[pidriver toolCallId=([^\]]*)\]$/;
+const ALLOW_TOOL_TITLE = /^Allow tool: (.+)$/;
+
+type RequestFields = Omit<InteractionRequest, 'sessionId' | 'seq' | 'raw'>;
+type NoticeFields = Omit<UiNoticeEvent, 'sessionId' | 'seq' | 'raw'>;
+
+export interface ToolContext {
+  /** Tools running now (pi asks its `tool_call` hook after `tool_execution_start`). */
+  readonly openTools: ReadonlyMap<string, OpenToolCall>;
+  /** Tools the model asked for that have not started (omp asks before starting them). */
+  readonly announcedTools: readonly OpenToolCall[];
+}
+
+/**
+ * Classifies an `extension_ui_request` dialog as a typed interaction request:
+ * - a `select` offering `Approve`/`Deny` (omp's approvals, and pidriver's approval extension)
+ *   and a `confirm` are **permission** requests; the tool is taken from the title
+ *   (`Allow tool: <name>`, and our extension's `[pidriver toolCallId=…]` marker line, which is
+ *   stripped) or from the running tool calls;
+ * - another `select` is a **choice**; `editor` is an **editor** request;
+ * - `input` is a **question** when a tool is running (an LLM tool asking the user) and an
+ *   **input** otherwise (e.g. a slash command asking for a value).
+ */
+export function classifyDialog(frame: ExtensionUiRequestFrame, tools: ToolContext): RequestFields {
+  const options = frame.options ?? [];
+  const base = {
+    type: 'interaction_request' as const,
+    requestId: frame.id,
+    method: frame.method,
+    options: [...options],
+    ...(typeof frame.timeout === 'number' ? { timeoutMs: frame.timeout } : {}),
+  };
+  switch (frame.method) {
+    case 'select': {
+      if (options.includes(APPROVE_OPTION) && options.includes(DENY_OPTION)) return permissionFromSelect(frame, base, tools);
+      return { ...base, kind: 'choice', prompt: { title: frame.title ?? '', message: frame.message ?? '' } };
+    }
+    case 'confirm': {
+      const title = frame.title ?? '';
+      const message = frame.message ?? '';
+      const tool = findTool(tools, (call) => title.includes(call.name) || message.includes(call.name));
+      return { ...base, kind: 'permission', prompt: { title, message }, ...toolFields(tool), default: false };
+    }
+    case 'editor':
+      return {
+        ...base,
+        kind: 'editor',
+        prompt: { title: frame.title ?? '', message: '' },
+        ...(frame.prefill != null ? { default: frame.prefill } : {}),
+      };
+    default: {
+      const running = tools.openTools.size > 0;
+      const tool = running ? [...tools.openTools.values()].at(-1) : undefined;
+      return {
+        ...base,
+        kind: running ? 'question' : 'input',
+        prompt: { title: frame.title ?? '', message: frame.placeholder ?? frame.message ?? '' },
+        ...toolFields(tool),
+      };
+    }
+  }
+}
+
+function permissionFromSelect(
+  frame: ExtensionUiRequestFrame,
+  base: Omit<RequestFields, 'kind' | 'prompt'>,
+  tools: ToolContext,
+): RequestFields {
+  const lines = (frame.title ?? '').split('\n');
+  let markedId: string | undefined;
+  const visible = lines.filter((line) => {
+    const marker = TOOL_CALL_MARKER.exec(line);
+    if (marker) markedId = marker[1];
+    return !marker;
+  });
+  const [title = '', ...rest] = visible;
+  const toolName = ALLOW_TOOL_TITLE.exec(title)?.[1]?.trim();
+  const tool =
+    (markedId !== undefined ? tools.openTools.get(markedId) : undefined) ??
+    (toolName !== undefined ? findTool(tools, (call) => call.name === toolName) : undefined);
+  return {
+    ...base,
+    kind: 'permission',
+    prompt: { title, message: rest.join('\n') },
+    ...toolFields(tool),
+    ...(markedId !== undefined ? { toolCallId: markedId } : {}),
+    ...(toolName !== undefined ? { toolName } : {}),
+    default: false,
+  };
+}
+
+function findTool(tools: ToolContext, match: (call: OpenToolCall) => boolean): OpenToolCall | undefined {
+  for (const call of tools.openTools.values()) if (match(call)) return call;
+  return tools.announcedTools.find(match);
+}
+
+function toolFields(tool: OpenToolCall | undefined): Pick<RequestFields, 'toolCallId' | 'toolName' | 'args'> {
+  return tool ? { toolCallId: tool.toolCallId, toolName: tool.name, args: tool.args } : {};
+}
+
+/** A fire-and-forget UI frame as a `ui_notice` event. */
+export function toUiNotice(frame: ExtensionUiRequestFrame): NoticeFields {
+  const raw = frame as Record<string, unknown>;
+  const str = (key: string): string | undefined => (typeof raw[key] === 'string' ? (raw[key] as string) : undefined);
+  const fields: Record<string, unknown> = {
+    message: str('message'),
+    level: str('notifyType'),
+    key: str('statusKey') ?? str('widgetKey') ?? str('targetId'),
+    text: str('statusText') ?? str('text') ?? str('url') ?? (frame.method === 'setTitle' ? str('title') : undefined),
+    lines: Array.isArray(raw['widgetLines']) ? (raw['widgetLines'] as unknown[]).filter((line) => typeof line === 'string') : undefined,
+  };
+  for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
+  return { type: 'ui_notice', method: frame.method, ...(fields as Partial<NoticeFields>) };
+}

@@ -1,0 +1,52 @@
+import type { ExitInfo } from '../transport/PiTransport.js';
+import type { AgentEndReason } from '../protocol/events.js';
+import type { UsageTotals } from '../usage/UsageTotals.js';
+
+/** Lifecycle of a session. */
+export type SessionStatus = 'starting' | 'idle' | 'running' | 'closing' | 'closed';
+
+/** A snapshot of a session, as `state$` emits it. */
+export interface SessionState {
+  readonly status: SessionStatus;
+  readonly sessionId: string;
+  /** pi's own session id (from `get_state`). */
+  readonly piSessionId: string | undefined;
+  /** `provider/id` of the current model. */
+  readonly model: string | undefined;
+  readonly cwd: string;
+  /** Runs finished so far. */
+  readonly runs: number;
+  /** Events emitted so far (the last `seq`). */
+  readonly eventCount: number;
+  /** Interaction requests waiting for an answer. */
+  readonly pendingRequests: number;
+  /** Prompts waiting for the current run to end. */
+  readonly queuedPrompts: number;
+  readonly usage: UsageTotals;
+  /** Set once the process is gone. */
+  readonly exit: ExitInfo | undefined;
+}
+
+/** What `prompt()` resolves with when its run ends. */
+export interface RunResult {
+  /** Text of the run's last assistant message. */
+  readonly finalText: string;
+  readonly reason: AgentEndReason;
+  /** The provider's error text when `reason` is `error`. */
+  readonly errorMessage?: string;
+  /** Tokens and cost of this run. */
+  readonly usage: UsageTotals;
+}
+
+/** An image attached to a prompt (base64, no data-URL prefix). */
+export interface PromptImage {
+  readonly type: 'image';
+  readonly data: string;
+  readonly mimeType: string;
+}
+
+export interface PromptOptions {
+  readonly images?: readonly PromptImage[];
+  /** Rejects the prompt (and aborts its run if it started) when aborted. */
+  readonly signal?: AbortSignal;
+}

@@ -1,0 +1,39 @@
+/**
+ * Keeps the last lines of pi's stderr for error messages, bounded in lines and bytes, and
+ * forwards complete lines to a callback. A 10 MB stderr flood costs constant memory.
+ */
+export class StderrTail {
+  readonly #maxLines: number;
+  readonly #maxChars: number;
+  #lines: string[] = [];
+  #partial = '';
+  readonly #decoder = new TextDecoder('utf-8');
+
+  constructor(maxLines = 40, maxChars = 8 * 1024) {
+    this.#maxLines = maxLines;
+    this.#maxChars = maxChars;
+  }
+
+  push(chunk: Uint8Array, onLine?: (line: string) => void): void {
+    const text = this.#partial + this.#decoder.decode(chunk, { stream: true });
+    const pieces = text.split('\n');
+    this.#partial = (pieces.pop() ?? '').slice(-this.#maxChars);
+    for (const piece of pieces) {
+      const line = piece.endsWith('\r') ? piece.slice(0, -1) : piece;
+      this.#remember(line);
+      onLine?.(line);
+    }
+  }
+
+  /** The tail, newest last, including an unterminated last line. */
+  get text(): string {
+    const lines = this.#partial ? [...this.#lines, this.#partial] : this.#lines;
+    const joined = lines.join('\n');
+    return joined.length > this.#maxChars ? joined.slice(-this.#maxChars) : joined;
+  }
+
+  #remember(line: string): void {
+    this.#lines.push(line.length > this.#maxChars ? `${line.slice(0, this.#maxChars)}…` : line);
+    if (this.#lines.length > this.#maxLines) this.#lines.splice(0, this.#lines.length - this.#maxLines);
+  }
+}

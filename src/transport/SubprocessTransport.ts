@@ -1,0 +1,288 @@
+import type { Readable, Writable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
+import { asyncScheduler, firstValueFrom, from, map, Observable, race, timer, type SchedulerLike } from 'rxjs';
+import type { PiConfig } from '../config/PiConfig.js';
+import { PiDriverError, PiStartError, TransportClosedError } from '../errors.js';
+import { LineSplitter } from './LineSplitter.js';
+import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportLine } from './PiTransport.js';
+import { descendantsOf, killAll, trySignal, type ProcessIdentity } from './processTree.js';
+import { resolveBinary } from './resolveBinary.js';
+import { StderrTail } from './StderrTail.js';
+
+export interface SubprocessTransportOptions {
+  /** Working directory of pi (the project the agent works in). */
+  readonly cwd?: string;
+  /** Called with every stderr line. */
+  readonly onStderr?: (line: string) => void;
+  /** Parent environment the scrubbed child env is built from. Default `process.env`. */
+  readonly parentEnv?: Readonly<Record<string, string | undefined>>;
+  /** Scheduler for the close() escalation timers. */
+  readonly scheduler?: SchedulerLike;
+}
+
+type Subprocess = ResultPromise<{ buffer: false; reject: false }>;
+
+/**
+ * The real transport: `pi --mode rpc` spawned with execa.
+ *
+ * - stdout → {@link LineSplitter} → `lines$` (one subscriber; stdout stays paused without one,
+ *   so nothing is lost and nothing is buffered in this process);
+ * - stdin ← `send()`, serialised, one JSON line per command;
+ * - stderr → `onStderr` and a bounded tail for error messages.
+ *
+ * pi runs in its own process group (`detached`), so a Ctrl-C in the terminal does not kill it
+ * behind the session's back (pi 0.73 dies on SIGINT); the transport owns its lifetime and kills
+ * the group, plus any detached descendants, when it closes or when this process exits.
+ */
+export class SubprocessTransport implements PiTransport {
+  readonly lines$: Observable<TransportLine>;
+  readonly exited: Promise<ExitInfo>;
+
+  readonly #config: PiConfig;
+  readonly #options: SubprocessTransportOptions;
+  readonly #splitter: LineSplitter;
+  readonly #stderr = new StderrTail();
+  readonly #scheduler: SchedulerLike;
+  #resolveExited!: (info: ExitInfo) => void;
+  #child: Subprocess | undefined;
+  #exitInfo: ExitInfo | undefined;
+  #stdoutEnded = false;
+  #lineSubscriber: ((line: TransportLine) => void) | undefined;
+  #completeLines: (() => void) | undefined;
+  #writeChain: Promise<void> = Promise.resolve();
+  #closing: Promise<CloseResult> | undefined;
+
+  constructor(config: PiConfig, options: SubprocessTransportOptions = {}) {
+    this.#config = config;
+    this.#options = options;
+    this.#splitter = new LineSplitter(config.maxLineBytes);
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      this.#resolveExited = resolve;
+    });
+    this.lines$ = new Observable<TransportLine>((subscriber) => {
+      if (this.#lineSubscriber) {
+        subscriber.error(new PiDriverError('SubprocessTransport.lines$ supports one subscriber at a time'));
+        return undefined;
+      }
+      this.#lineSubscriber = (line) => subscriber.next(line);
+      this.#completeLines = () => subscriber.complete();
+      this.#attachStdout();
+      return () => {
+        this.#lineSubscriber = undefined;
+        this.#completeLines = undefined;
+        this.#detachStdout();
+      };
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get exitCode(): number | null {
+    return this.#exitInfo?.exitCode ?? null;
+  }
+
+  get stderrTail(): string {
+    return this.#stderr.text;
+  }
+
+  async start(): Promise<void> {
+    if (this.#child) throw new PiDriverError('SubprocessTransport.start() was already called');
+    const env = this.#config.toEnv(this.#options.parentEnv ?? process.env);
+    const cwd = this.#options.cwd ?? this.#config.workspace ?? process.cwd();
+    const resolved = await resolveBinary(this.#config.binary, { cwd: process.cwd(), pathEnv: env['PATH'] });
+    const [, ...args] = this.#config.toArgv();
+
+    const child = execa(resolved.file, [...resolved.prefixArgs, ...args], {
+      cwd,
+      env,
+      extendEnv: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      detached: true,
+      cleanup: false, // we own the lifetime: see registerForParentExit()
+      stripFinalNewline: false,
+      forceKillAfterDelay: false,
+    }) as Subprocess;
+    this.#child = child;
+    // The result promise is only used to keep execa's own errors from going unhandled; exit
+    // details come from the 'exit' event, which fires even if stdout is never drained.
+    child.catch(() => undefined);
+    (child.stdin as Writable).on('error', () => undefined); // EPIPE after death is reported by send()
+
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (error) => reject(error));
+    });
+    child.once('exit', (code, signal) => this.#onExit(code, signal));
+    (child.stderr as Readable).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
+    (child.stdout as Readable).pause();
+
+    try {
+      await spawned;
+    } catch (error) {
+      this.#onExit(null, null);
+      throw new PiStartError(`Could not spawn ${resolved.resolvedPath}: ${(error as Error).message}`, {
+        cause: error,
+        stderrTail: this.#stderr.text,
+      });
+    }
+    registerForParentExit(this);
+    if (this.#lineSubscriber) this.#attachStdout();
+  }
+
+  send(command: object): Promise<void> {
+    const line = `${JSON.stringify(command)}\n`;
+    const write = this.#writeChain.then(() => this.#write(line));
+    this.#writeChain = write.catch(() => undefined);
+    return write;
+  }
+
+  close(options: CloseOptions = {}): Promise<CloseResult> {
+    this.#closing ??= this.#close(options.timeoutMs ?? this.#config.terminateTimeoutMs);
+    return this.#closing;
+  }
+
+  /** Kills the whole tree at once, synchronously (used when the parent process exits). */
+  killNow(): void {
+    const pid = this.#child?.pid;
+    if (pid === undefined || this.#exitInfo) return;
+    const descendants = descendantsOf(pid);
+    trySignal(-pid, 'SIGKILL');
+    killAll(descendants);
+  }
+
+  #write(line: string): Promise<void> {
+    const stdin = this.#child?.stdin as Writable | null | undefined;
+    if (!this.#child || !stdin) return Promise.reject(this.#closedError('send() before start()'));
+    if (this.#exitInfo || stdin.destroyed || stdin.writableEnded) {
+      return Promise.reject(this.#closedError('send() after the pi process exited'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      stdin.write(line, (error) => {
+        if (error) reject(this.#closedError(`write to pi failed (${error.message})`, error));
+        else resolve();
+      });
+    });
+  }
+
+  #closedError(message: string, cause?: unknown): TransportClosedError {
+    return new TransportClosedError(message, {
+      exitCode: this.#exitInfo?.exitCode ?? null,
+      signal: this.#exitInfo?.signal ?? null,
+      stderrTail: this.#stderr.text,
+      cause,
+    });
+  }
+
+  #attachStdout(): void {
+    const stdout = this.#child?.stdout as Readable | null | undefined;
+    if (!stdout) return;
+    if (this.#stdoutEnded) {
+      this.#completeLines?.();
+      return;
+    }
+    if (stdout.listenerCount('data') === 0) {
+      stdout.on('data', this.#onData);
+      stdout.once('end', this.#onEnd);
+      stdout.once('close', this.#onEnd);
+    }
+    stdout.resume();
+  }
+
+  #detachStdout(): void {
+    const stdout = this.#child?.stdout as Readable | null | undefined;
+    if (!stdout) return;
+    stdout.off('data', this.#onData);
+    stdout.off('end', this.#onEnd);
+    stdout.off('close', this.#onEnd);
+    if (!this.#stdoutEnded) stdout.pause();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#splitter.push(chunk, (line) => this.#lineSubscriber?.(line));
+  };
+
+  readonly #onEnd = (): void => {
+    if (this.#stdoutEnded) return;
+    this.#stdoutEnded = true;
+    this.#splitter.end((line) => this.#lineSubscriber?.(line));
+    this.#completeLines?.();
+  };
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#exitInfo) return;
+    this.#exitInfo = { exitCode: code, signal, stderrTail: this.#stderr.text };
+    unregisterForParentExit(this);
+    // Let stderr drain first so the tail holds pi's last words.
+    const stderr = this.#child?.stderr as Readable | null | undefined;
+    if (stderr && !stderr.readableEnded && !stderr.destroyed) {
+      const settle = () => this.#resolveExited({ exitCode: code, signal, stderrTail: this.#stderr.text });
+      stderr.once('close', settle);
+      stderr.once('end', settle);
+      // Never wait for an inherited stderr held open by a grandchild.
+      setImmediate(() => setImmediate(settle));
+    } else {
+      this.#resolveExited(this.#exitInfo);
+    }
+  }
+
+  async #close(timeoutMs: number): Promise<CloseResult> {
+    const child = this.#child;
+    if (!child || child.pid === undefined) {
+      return { exitCode: null, signal: null, stderrTail: this.#stderr.text, escalation: 'not-started' };
+    }
+    const pid = child.pid;
+    if (this.#exitInfo) return { ...(await this.exited), escalation: 'already-exited' };
+    const descendants: ProcessIdentity[] = descendantsOf(pid);
+
+    let escalation: CloseResult['escalation'] = 'eof';
+    (child.stdin as Writable | null)?.end();
+    if (!(await this.#exitWithin(timeoutMs))) {
+      escalation = 'sigterm';
+      trySignal(-pid, 'SIGTERM');
+      if (!(await this.#exitWithin(timeoutMs))) {
+        escalation = 'sigkill';
+        trySignal(-pid, 'SIGKILL');
+        trySignal(pid, 'SIGKILL');
+      }
+    }
+    const info = await this.exited;
+    // pi's bash tool runs commands in their own process groups; reap any left behind, and
+    // anything still in pi's group.
+    trySignal(-pid, 'SIGKILL');
+    killAll([...descendants, ...descendantsOf(pid)]);
+    return { ...info, escalation };
+  }
+
+  #exitWithin(timeoutMs: number): Promise<boolean> {
+    return firstValueFrom(
+      race(from(this.exited).pipe(map(() => true)), timer(timeoutMs, this.#scheduler).pipe(map(() => false))),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// No pi outlives this process: kill every live transport's tree synchronously on exit.
+
+const liveTransports = new Set<SubprocessTransport>();
+let exitHookInstalled = false;
+
+function registerForParentExit(transport: SubprocessTransport): void {
+  liveTransports.add(transport);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const live of liveTransports) live.killNow();
+    });
+  }
+}
+
+function unregisterForParentExit(transport: SubprocessTransport): void {
+  liveTransports.delete(transport);
+}

@@ -1,0 +1,88 @@
+/**
+ * Process-tree helpers. pi's bash tool starts its commands *detached* (their own process
+ * group), and pi 0.73 does not kill them on stdin EOF, so killing pi's process group is not
+ * enough to guarantee "no process left behind". Before closing, the transport snapshots pi's
+ * descendants and afterwards kills those still alive. Linux reads `/proc`; elsewhere the
+ * snapshot is empty and only the process group is killed.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** A process identity that survives pid reuse: pid plus its start time. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTime: string;
+}
+
+interface StatLine {
+  readonly ppid: number;
+  readonly startTime: string;
+}
+
+function readStat(pid: number): StatLine | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces: parse after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(fields[1]);
+    const startTime = fields[19];
+    if (!Number.isInteger(ppid) || startTime === undefined) return undefined;
+    return { ppid, startTime };
+  } catch {
+    return undefined;
+  }
+}
+
+/** All live descendants of `rootPid` (children, grandchildren, …). */
+export function descendantsOf(rootPid: number): ProcessIdentity[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children = new Map<number, ProcessIdentity[]>();
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const stat = readStat(pid);
+    if (!stat) continue;
+    const siblings = children.get(stat.ppid) ?? [];
+    siblings.push({ pid, startTime: stat.startTime });
+    children.set(stat.ppid, siblings);
+  }
+  const result: ProcessIdentity[] = [];
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const child of children.get(parent) ?? []) {
+      result.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return result;
+}
+
+/** True if the process is alive and is still the same process (not a reused pid). */
+export function isAlive(identity: ProcessIdentity): boolean {
+  const stat = readStat(identity.pid);
+  return stat !== undefined && stat.startTime === identity.startTime;
+}
+
+/** SIGKILLs each process (and its process group, if it leads one) that is still alive. */
+export function killAll(identities: readonly ProcessIdentity[]): void {
+  for (const identity of identities) {
+    if (!isAlive(identity)) continue;
+    trySignal(-identity.pid, 'SIGKILL');
+    trySignal(identity.pid, 'SIGKILL');
+  }
+}
+
+/** `process.kill` that ignores "no such process". Returns whether the signal was delivered. */
+export function trySignal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
