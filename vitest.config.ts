@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Examples import the package by name, as users do; tests run them against the source.
+    alias: [
+      { find: /^pidriver$/, replacement: src('index.ts') },
+      { find: /^pidriver\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^pidriver\/protocol$/, replacement: src('protocol/index.ts') },
+    ],
+  },
   test: {
     include: ['spec/**/*.spec.ts', 'examples/**/*.spec.ts'],
     // End-to-end specs spawn the real pi CLI (about 0.7 s to start each); generous bounds, no sleeps.
@@ -8,7 +19,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     setupFiles: ['spec/helpers/setup.ts'],
-    reporters: process.env['CI'] ? ['default', 'junit'] : ['default'],
-    outputFile: { junit: 'test-output/junit.xml' },
+    // CI also writes a JSON report; .ci/run reads its counts for the closing `tests: N passed, N failed` line.
+    reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-output/results.json' },
   },
 });

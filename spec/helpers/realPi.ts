@@ -42,14 +42,19 @@ export function nextEvent<T extends PiEvent['type']>(session: PiSession, type: T
   );
 }
 
-/** Waits (bounded, event-driven through polling /proc every 20 ms) until a pid is gone. */
-export async function waitForExit(pid: number, ms = 10_000): Promise<boolean> {
+/** Polls a condition every 20 ms until it holds or `ms` pass (a bounded wait, for OS state like /proc). */
+export async function waitFor(condition: () => boolean, ms = 10_000): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!isProcessAlive(pid)) return true;
+    if (condition()) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return !isProcessAlive(pid);
+  return condition();
+}
+
+/** Waits (bounded) until a pid is gone. */
+export function waitForExit(pid: number, ms = 10_000): Promise<boolean> {
+  return waitFor(() => !isProcessAlive(pid), ms);
 }
 
 /** Texts of the deltas of one channel, joined. */

@@ -12,7 +12,7 @@ import { PiCommandError, PiConfigError, PiNotFoundError, PiStartError, Transport
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { UsageTotals } from '../../src/usage/UsageTotals.js';
-import { eventsUntilAgentEnd, isProcessAlive, joinedDeltas, nextEvent, pidsMatching, waitForExit } from '../helpers/realPi.js';
+import { eventsUntilAgentEnd, isProcessAlive, joinedDeltas, nextEvent, pidsMatching, waitFor, waitForExit } from '../helpers/realPi.js';
 
 let env: FakePiEnv;
 let client: PiClient;
@@ -240,7 +240,7 @@ describe('PiSession through the real pi CLI', () => {
     const run = session.prompt(`scenario:tool-bash [[cmd:sleep 30 # ${marker}]]`);
     run.catch(() => undefined);
     await nextEvent(session, 'tool_start');
-    expect(pidsMatching(marker).length).toBeGreaterThan(0);
+    expect(await waitFor(() => pidsMatching(marker).length > 0)).toBe(true);
     const [a, b] = await Promise.all([session.close(), session.close()]);
     expect(a).toBe(b);
     expect(await waitForExit(pid)).toBe(true);

@@ -250,7 +250,9 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
         throw new PiStartError(`pi exited before it was ready (${describeExit(exit)})`, exit);
       });
       const aborted = new Promise<never>((_, reject) => {
-        if (signal) signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+        if (!signal) return;
+        if (signal.aborted) reject(abortError(signal));
+        else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
       });
       const state = await Promise.race([ready, died, aborted]);
       this.#applyState(SessionStateDataSchema.parse(state));
@@ -566,7 +568,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #finishRun(run: Run): void {
-    this.#run = undefined;
     this.#runsFinished++;
     const summary = this.#normalizer.lastAssistant;
     const reason = endReason(summary?.stopReason);
@@ -578,8 +579,9 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     };
     if (run.sawAgentStart) {
       this.#ended = true;
-      this.#emit({ type: 'agent_end', ...result, raw: undefined }, 64);
+      this.#emit({ type: 'agent_end', ...result, raw: undefined }, 64); // still the current run: prompt$ sees it
     }
+    this.#run = undefined;
     this.#setState({ status: 'idle', runs: this.#runsFinished });
     if (run.ticket) {
       for (const listener of run.ticket.listeners) listener.complete();
