@@ -19,7 +19,8 @@ let client: PiClient;
 const sessions: PiSession[] = [];
 
 async function start(options: Parameters<PiClient['start']>[0] = {}): Promise<PiSession> {
-  const session = await client.start({ cwd: env.cwd, ...options });
+  // Tool approvals have their own suite (spec/policies/*.e2e.spec.ts); here tools run unasked.
+  const session = await client.start({ cwd: env.cwd, approve: 'none', ...options });
   sessions.push(session);
   return session;
 }
@@ -203,19 +204,19 @@ describe('PiSession through the real pi CLI', () => {
   });
 
   it('fails start() with PiStartError (exit code, stderr) on a bad flag', async () => {
-    const error = await client.start({ cwd: env.cwd, config: env.config.with({ extraArgs: ['--definitely-not-a-flag'] }) }).catch((e: unknown) => e);
+    const error = await client.start({ cwd: env.cwd, approve: 'none', config: env.config.with({ extraArgs: ['--definitely-not-a-flag'] }) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PiStartError);
     expect((error as PiStartError).exitCode).toBe(1);
     expect((error as PiStartError).stderrTail).toMatch(/Unknown option/);
   });
 
   it('fails start() with PiNotFoundError when the binary does not exist', async () => {
-    const error = await client.start({ cwd: env.cwd, config: env.config.with({ binary: '/nonexistent/pi' }) }).catch((e: unknown) => e);
+    const error = await client.start({ cwd: env.cwd, approve: 'none', config: env.config.with({ binary: '/nonexistent/pi' }) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PiNotFoundError);
   });
 
   it('fails start() with PiConfigError when cwd is not a directory', async () => {
-    await expect(client.start({ cwd: join(env.cwd, 'nope') })).rejects.toBeInstanceOf(PiConfigError);
+    await expect(client.start({ cwd: join(env.cwd, 'nope'), approve: 'none' })).rejects.toBeInstanceOf(PiConfigError);
   });
 
   it('kill -9 mid-run: events$ errors, prompt() rejects, state ends closed', async () => {
@@ -236,15 +237,16 @@ describe('PiSession through the real pi CLI', () => {
   it('close() leaves no process behind, even with a tool running, and is idempotent', async () => {
     const session = await start();
     const pid = session.pid!;
-    const marker = `pidriver-close-${process.pid}-${Date.now()}`;
-    const run = session.prompt(`scenario:tool-bash [[cmd:sleep 30 # ${marker}]]`);
+    // A unique sleep length marks both the shell and the sleep itself in /proc/*/cmdline.
+    const marker = `29.${process.pid}${Date.now() % 100_000}`;
+    const run = session.prompt(`scenario:tool-bash [[cmd:sleep ${marker}; echo done]]`);
     run.catch(() => undefined);
     await nextEvent(session, 'tool_start');
-    expect(await waitFor(() => pidsMatching(marker).length > 0)).toBe(true);
+    expect(await waitFor(() => pidsMatching(`sleep ${marker}`).length >= 2)).toBe(true); // bash -c … and sleep
     const [a, b] = await Promise.all([session.close(), session.close()]);
     expect(a).toBe(b);
     expect(await waitForExit(pid)).toBe(true);
-    expect(pidsMatching(marker)).toEqual([]);
+    expect(pidsMatching(`sleep ${marker}`)).toEqual([]);
     await expect(run).rejects.toBeInstanceOf(TransportClosedError);
     expect(session.state.status).toBe('closed');
     // events$ completes for late subscribers too

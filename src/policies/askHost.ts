@@ -3,7 +3,7 @@ import type { Observable, ObservableInput } from 'rxjs';
 import { PiDriverError } from '../errors.js';
 import type { InteractionRequest } from '../protocol/events.js';
 import { policyContext } from './context.js';
-import { coerceDecision, defer } from './decisions.js';
+import { coerceDecision, defer, isDecision } from './decisions.js';
 import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { fromAbortSignal } from './internal/fromAbortSignal.js';
@@ -12,13 +12,17 @@ import { named } from './internal/named.js';
 import type { DecisionInput, Policy, PolicyAnswer, PolicyContext } from './types.js';
 
 /**
- * A host callback: asked about one request, it answers with (the first value of) an
- * `ObservableInput` (an Observable, a Promise, an array…) of a {@link DecisionInput}.
+ * A host callback: asked about one request, it answers with a {@link DecisionInput} directly, or
+ * with (the first value of) an `ObservableInput` of one: an Observable, a Promise, an array… A
+ * string returned directly is the answer itself, not an iterable of characters.
  *
  * `context.signal` aborts when the request is withdrawn (run aborted, session closed, pi's own
  * dialog timeout) or when pidriver stops listening; stop asking then.
  */
-export type HostCallback = (request: InteractionRequest, context: PolicyContext) => ObservableInput<DecisionInput>;
+export type HostCallback = (
+  request: InteractionRequest,
+  context: PolicyContext,
+) => ObservableInput<DecisionInput> | DecisionInput;
 
 /** Options of {@link askHost}. */
 export interface AskHostOptions {
@@ -49,6 +53,7 @@ export interface AskHostOptions {
  *
  * ## Example
  * ```ts
+ * const questions = askHost((request) => (request.kind === 'question' ? 'blue' : undefined));
  * const policy = askHost(async (request, { signal }) => {
  *   const ok = await ui.confirm(request.prompt.title, { signal });
  *   return ok; // true → allow, false → deny
@@ -75,10 +80,7 @@ export function askHost(callback?: HostCallback, options: AskHostOptions = {}): 
   }
   const ask = (request: InteractionRequest): Observable<PolicyAnswer> => {
     const context = policyContext(request);
-    return fromAbortable(
-      (signal) => callback(request, { ...context, signal }),
-      context.signal,
-    ).pipe(
+    return fromAbortable((signal) => asObservableInput(callback(request, { ...context, signal })), context.signal).pipe(
       take(1),
       map((input) => coerceDecision(request, input)),
       defaultIfEmpty(undefined),
@@ -91,4 +93,10 @@ export function askHost(callback?: HostCallback, options: AskHostOptions = {}): 
   return named('askHost', (request$: Observable<InteractionRequest>) =>
     request$.pipe(concurrency === 1 ? concatMap(ask) : mergeMap(ask, concurrency)),
   );
+}
+
+/** A plain answer (a string, boolean, number, `undefined` or a Decision) as a one-value input. */
+function asObservableInput(result: ObservableInput<DecisionInput> | DecisionInput): ObservableInput<DecisionInput> {
+  if (typeof result !== 'object' || isDecision(result)) return [result];
+  return result;
 }

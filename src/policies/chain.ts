@@ -115,7 +115,8 @@ function stage(policy: Policy): (request$: Observable<InteractionRequest>) => Ob
         const failPending = (error: unknown): Observable<Step> =>
           deferred(() => from(pending.drain().map((request) => ({ answer: answerOf(request, failClosed(request, error)) }))));
         const run$ = concat(
-          requests$.pipe(policy, mergeMap(route)),
+          // Called per (re)subscription, so a policy that keeps state in its closure starts afresh.
+          deferred(() => policy(requests$)).pipe(mergeMap(route)),
           deferred(() => (sourceDone ? EMPTY : throwError(() => new PiDriverError(`policy ${label} completed`)))),
         ).pipe(
           catchError((error: unknown) => concat(failPending(error), throwError(() => error))),

@@ -1,7 +1,24 @@
-import { Subject, asyncScheduler, connect, filter, finalize, merge, mergeMap, takeUntil, tap } from 'rxjs';
+import {
+  EMPTY,
+  Subject,
+  asyncScheduler,
+  concat,
+  connect,
+  defer as deferred,
+  filter,
+  finalize,
+  map,
+  merge,
+  mergeMap,
+  of,
+  takeUntil,
+  tap,
+} from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
+import { PiDriverError } from '../errors.js';
 import type { InteractionRequest } from '../protocol/events.js';
 import { askHost } from './askHost.js';
+import { policyContext, withPolicyContext } from './context.js';
 import { decisionTimeout$ } from './decisionTimeout.js';
 import { named } from './internal/named.js';
 import type { DecisionInput, Policy } from './types.js';
@@ -12,20 +29,31 @@ export interface TimeoutDecisionOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** A request, and the copy of it `inner` sees: its signal also aborts when the request is settled here. */
+interface Entry {
+  readonly request: InteractionRequest;
+  readonly proxy: InteractionRequest;
+  /** Aborts the proxy's signal and stops forwarding the original one. */
+  readonly settle: () => void;
+}
+
 /**
  * Bounds how long a request may stay unanswered: runs `inner`, and a request that `inner` has
  * not answered (or has answered `defer`) `ms` after it arrived gets `decision` instead.
  *
- * An `inner` answer that isn't `defer` and comes in time wins, and cancels the timer. A `defer`
- * from `inner` is not passed on: the request stays open (it is in `session.pending$` from the
- * start, and `session.respond()` answers it) until the host responds or the time is up. So
- * `timeoutDecision(30_000, false)` means "ask the host, deny after 30 s". A withdrawn request gets
- * no answer. If `decision` doesn't fit a request (e.g. `false` for a question) that request fails
- * closed (deny / cancel).
+ * An `inner` answer that isn't `defer` and comes in time wins, and cancels the timer. When the
+ * time is up, `inner` is told: it sees each request as a copy whose context signal aborts when
+ * the original's does *or* when the request is settled here, so {@link askHost} dismisses the
+ * host's prompt and moves on to its next request. A `defer` from `inner` is not passed on: the
+ * request stays open (it is in `session.pending$` from the start, and `session.respond()`
+ * answers it) until the host responds or the time is up. So `timeoutDecision(30_000, false)`
+ * means "leave it to the host, deny after 30 s". A withdrawn request gets no answer. If
+ * `decision` doesn't fit a request (e.g. `false` for a question) that request fails closed (deny
+ * / cancel).
  *
- * Deferring to the host through `session.respond()` is raced the same way by the session
- * itself when it is asked to bound deferral: it wraps the user's policy in this operator, or uses
- * the {@link decisionTimeout$} helper this operator is built on.
+ * Deferring to the host through `session.respond()` is raced the same way by the session itself
+ * when it is asked to bound deferral: it wraps the user's policy in this operator, or uses the
+ * {@link decisionTimeout$} helper this operator is built on.
  *
  * ## Example
  * ```ts
@@ -48,28 +76,49 @@ export function timeoutDecision(
   const scheduler = options.scheduler ?? asyncScheduler;
   return named(`timeoutDecision(${ms}, ${inner.name || '<anonymous>'})`, (request$: Observable<InteractionRequest>) =>
     request$.pipe(
-      connect((shared$) => {
+      map(toEntry),
+      connect((entry$) => {
         // Requests with a running timer; the first answer (inner's or the timer's) closes one.
         const open = new Set<string>();
         const answered$ = new Subject<string>();
         // Subscribed before `inner`, so a timer exists when `inner` answers synchronously.
-        const timeouts$ = shared$.pipe(
-          mergeMap((request) => {
+        const timeouts$ = entry$.pipe(
+          mergeMap(({ request, settle }) => {
             open.add(request.requestId);
             return decisionTimeout$(request, ms, decision, scheduler).pipe(
               tap(() => open.delete(request.requestId)),
               takeUntil(answered$.pipe(filter((id) => id === request.requestId))),
-              finalize(() => open.delete(request.requestId)),
+              finalize(() => {
+                open.delete(request.requestId);
+                settle();
+              }),
             );
           }),
         );
-        const answers$ = shared$.pipe(
+        const answers$ = entry$.pipe(
+          map((entry) => entry.proxy),
           inner,
           filter((answer) => answer.decision.kind !== 'defer' && open.delete(answer.requestId)),
-          tap((answer) => answered$.next(answer.requestId)),
+          // Deliver the answer first, then stop its timer: stopping it settles the request, which
+          // may complete `inner` re-entrantly, and an answer still on the stack would be lost.
+          mergeMap((answer) => concat(of(answer), deferred(() => (answered$.next(answer.requestId), EMPTY)))),
         );
         return merge(timeouts$, answers$);
       }),
     ),
   );
+}
+
+function toEntry(request: InteractionRequest): Entry {
+  const context = policyContext(request);
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(context.signal.reason);
+  if (context.signal.aborted) forward();
+  else context.signal.addEventListener('abort', forward, { once: true });
+  const proxy = withPolicyContext({ ...request }, { ...context, signal: controller.signal });
+  const settle = (): void => {
+    context.signal.removeEventListener('abort', forward);
+    controller.abort(new PiDriverError(`interaction request ${request.requestId} was settled`, { code: 'PI_REQUEST_SETTLED' }));
+  };
+  return { request, proxy, settle };
 }

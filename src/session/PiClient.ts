@@ -7,6 +7,7 @@ import { PiConfigError } from '../errors.js';
 import type { Policy } from '../policies/types.js';
 import type { TransportFactory } from '../transport/PiTransport.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
+import { DEFAULT_APPROVE, withApprovals, type ApproveSetting } from './approvalExtension.js';
 import { findSessionFile } from './findSessionFile.js';
 import { PiSession } from './PiSession.js';
 import type { ReplayLimits } from './ReplayHub.js';
@@ -18,6 +19,12 @@ export interface PiClientOptions {
   readonly transportFactory?: TransportFactory;
   /** Default interaction policy; without one, every request is left to the host (`askHost()`). */
   readonly policy?: Policy;
+  /**
+   * Which tool calls need the host's approval (a `permission` request before the tool runs):
+   * `'all'`, `'none'`, or tool names. Default `['bash', 'edit', 'write']`: what can write or
+   * execute. pi has no built-in approvals, so pidriver loads its own small pi extension for this.
+   */
+  readonly approve?: ApproveSetting;
   /** Called with every stderr line of every session. */
   readonly onStderr?: (line: string, sessionId: string) => void;
   /** Scheduler for session timers (tests). */
@@ -33,6 +40,10 @@ export interface StartOptions {
   readonly config?: PiConfig | PiConfigInput;
   /** Per-session policy (replaces the client's). */
   readonly policy?: Policy;
+  /** Per-session approval setting (replaces the client's); see {@link PiClientOptions.approve}. */
+  readonly approve?: ApproveSetting;
+  /** Give the model an `ask_user` tool that asks the host a question (a `question` request). Default false. */
+  readonly askTool?: boolean;
   /**
    * A previous pi session to continue: a session file path, or pi's session id (looked up
    * under the config's `sessionDir`, else `<agentDir>/sessions`). `'latest'` → `--continue`.
@@ -78,6 +89,7 @@ export class PiClient {
     let config = options.config ? PiConfig.parse(options.config) : this.config;
     const cwd = await resolveCwd(options.cwd ?? config.workspace ?? process.cwd());
     config = await applyResume(config, options.resume);
+    config = withApprovals(config, options.approve ?? this.#options.approve ?? DEFAULT_APPROVE, { askTool: options.askTool ?? false });
     const sessionId = options.sessionId ?? randomUUID();
     const onStderr = this.#options.onStderr;
     const transportFactory: TransportFactory =

@@ -718,16 +718,19 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       return;
     }
     const fields = classifyDialog(frame, this.#normalizer);
-    const request = this.#emit({ ...fields, raw }, size) as InteractionRequest;
+    const request = this.#stamp({ ...fields, raw }) as InteractionRequest;
     const controller = new AbortController();
     const open: OpenRequest = { request, controller, awaitingPolicy: true, timeout: undefined };
+    // Open before it is published: a subscriber may respond() synchronously from events$.
     this.#openRequests.set(request.requestId, open);
+    attachPolicyContext(request, { signal: controller.signal, session: this });
     this.#publishPending();
+    this.#publish(request, size);
+    if (this.#openRequests.get(request.requestId) !== open) return; // answered already
     if (request.timeoutMs !== undefined) {
       // pi resolves a dialog with a timeout itself, silently (G10): withdraw it at the same time.
       open.timeout = timer(request.timeoutMs, this.#scheduler).subscribe(() => this.#withdraw(request.requestId));
     }
-    attachPolicyContext(request, { signal: controller.signal, session: this });
     if (this.#policySubscription === undefined) {
       void this.#answer(open, failClosed(request, 'no policy is running'));
       return;
@@ -823,7 +826,14 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #emit(event: UnstampedEvent, bytes: number): PiEvent {
-    const stamped = { ...event, sessionId: this.sessionId, seq: ++this.#seq } as PiEvent;
+    return this.#publish(this.#stamp(event), bytes);
+  }
+
+  #stamp(event: UnstampedEvent): PiEvent {
+    return { ...event, sessionId: this.sessionId, seq: ++this.#seq } as PiEvent;
+  }
+
+  #publish(stamped: PiEvent, bytes: number): PiEvent {
     this.#hub.next(stamped, bytes);
     this.#run?.ticket?.listeners.forEach((listener) => listener.next(stamped));
     this.#setState({ eventCount: this.#seq });

@@ -15,7 +15,8 @@ export function fromAbortable<T>(factory: (signal: AbortSignal) => ObservableInp
     else parent?.addEventListener('abort', forward, { once: true });
     subscriber.add(() => {
       parent?.removeEventListener('abort', forward);
-      controller.abort();
+      // A withdrawn parent may be seen first by someone who unsubscribes us: keep its reason.
+      controller.abort(parent?.aborted ? parent.reason : undefined);
     });
     let input: ObservableInput<T>;
     try {

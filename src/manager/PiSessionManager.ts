@@ -1,0 +1,680 @@
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  catchError,
+  defer,
+  distinctUntilChanged,
+  EMPTY,
+  firstValueFrom,
+  from,
+  interval,
+  map,
+  merge,
+  race,
+  skip,
+  startWith,
+  Subject,
+  Subscription,
+  timer,
+} from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
+import { PiCapacityError, PiDriverError, PiTimeoutError, SessionNotFoundError } from '../errors.js';
+import type { StartOptions } from '../session/PiClient.js';
+import { UsageTotals } from '../usage/UsageTotals.js';
+import { closeOnExit, type CloseOnExitOptions } from './closeOnExit.js';
+import {
+  stopStatusOf,
+  type ManagedSession,
+  type ManagedSessionEvent,
+  type ManagedSessionState,
+  type SessionEventOf,
+  type SessionFactory,
+  type StopResult,
+} from './ManagedSession.js';
+import { reapIdle, type IdleExpiry } from './reapIdle.js';
+
+/** Why a session left the manager's registry. */
+export type RemovalReason = 'stopped' | 'reaped' | 'closed' | 'died';
+
+/** Emitted on the manager's `events$` when a session joins the registry. */
+export interface SessionAddedNotice {
+  readonly type: 'session_added';
+  readonly sessionId: string;
+}
+
+/**
+ * Emitted on the manager's `events$` when a session leaves the registry: `'stopped'` by `stop()`
+ * or `stopAll()`, `'reaped'` for idleness, `'closed'` when it was closed behind the manager's back
+ * (its `events$` completed), `'died'` when it died on its own (its `events$` errored).
+ */
+export interface SessionRemovedNotice {
+  readonly type: 'session_removed';
+  readonly sessionId: string;
+  readonly reason: RemovalReason;
+}
+
+/** Emitted on the manager's `events$` when the reaper closes an idle session (before its removal). */
+export interface SessionReapedNotice {
+  readonly type: 'reaped';
+  readonly sessionId: string;
+  readonly reason: 'idle';
+  /** How long it had been idle, in ms (at least `idleTimeoutMs`, more by less than `reapIntervalMs`). */
+  readonly idleMs: number;
+}
+
+/** Emitted on the manager's `events$` when a session's `events$` errors: its process died on its own. */
+export interface SessionDiedNotice {
+  readonly type: 'session_died';
+  readonly sessionId: string;
+  /** The error of the session's `events$` (a `TransportClosedError` for a `PiSession`). */
+  readonly error: unknown;
+}
+
+/** The manager's own events, interleaved with the sessions' events on its `events$`. */
+export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice;
+
+/** What the manager's `events$` emits: the sessions' events `E` and the manager's notices. */
+export type ManagerEvent<E = ManagedSessionEvent> = E | ManagerNotice;
+
+/** The `type` tags of {@link ManagerNotice}. */
+export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died'] as const;
+
+/**
+ * Tells the manager's notices from the sessions' events.
+ *
+ * ## Example
+ * ```ts
+ * manager.events$.pipe(filter(isManagerNotice)).subscribe((notice) => log(notice.type, notice.sessionId));
+ * ```
+ *
+ * @param event An event of the manager's `events$`.
+ * @return True for a {@link ManagerNotice}.
+ */
+export function isManagerNotice<E>(event: ManagerEvent<E>): event is ManagerNotice {
+  const type = (event as { readonly type?: unknown }).type;
+  return (MANAGER_NOTICE_TYPES as readonly unknown[]).includes(type);
+}
+
+/** Options of {@link PiSessionManager}. */
+export interface PiSessionManagerOptions<S extends ManagedSession, O> {
+  /** Starts a session for `create()`: `(options) => client.start(options)`. */
+  readonly factory?: SessionFactory<S, O>;
+  /**
+   * How long a session may be idle (no event in, no command out, no run in progress, no open
+   * interaction request) before it is reaped, in ms. Default 1,800,000 (30 minutes); `null`
+   * disables reaping.
+   */
+  readonly idleTimeoutMs?: number | null;
+  /**
+   * Granularity of the reaper, in ms. Default 60,000. The reaper ticks every `reapIntervalMs`
+   * from the manager's construction, and an idle session is reaped at the **first tick at or
+   * after** its idle deadline. `0` reaps exactly at the deadline.
+   */
+  readonly reapIntervalMs?: number;
+  /**
+   * Most sessions at once. Counts registered sessions, sessions being created, and sessions the
+   * manager is still closing (their process may be alive). Default: no limit.
+   */
+  readonly maxSessions?: number;
+  /** Time source of the reaper and of `stopAll`'s timeout; default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Options of {@link PiSessionManager.stopAll} and {@link PiSessionManager.stop}. */
+export interface StopOptions {
+  /**
+   * How long each close may take, in ms. A close still running then is reported as
+   * `{ status: 'error', error: PiTimeoutError }` (and keeps running). Default: no bound (a
+   * `PiSession` bounds its own close by escalating to SIGKILL).
+   */
+  readonly timeoutMs?: number;
+}
+
+interface Entry<S> {
+  readonly key: number;
+  readonly session: S;
+  /** Everything subscribed for this session: usage, reaper, events. */
+  readonly subscription: Subscription;
+  reaper: Subscription;
+  /** Left the registry. */
+  removed: boolean;
+  /** Its `events$` (or `state$`) terminated. */
+  ended: boolean;
+  /** The manager's close of it, once started. */
+  closing: Promise<StopResult> | undefined;
+}
+
+type SessionsAction<S> = { readonly type: 'add'; readonly session: S } | { readonly type: 'remove'; readonly sessionId: string };
+
+function reduceSessions<S extends ManagedSession>(
+  state: ReadonlyMap<string, S>,
+  action: SessionsAction<S>,
+): ReadonlyMap<string, S> {
+  const next = new Map(state);
+  if (action.type === 'add') next.set(action.session.sessionId, action.session);
+  else next.delete(action.sessionId);
+  return next;
+}
+
+const isBusy = (state: ManagedSessionState): boolean => state.status === 'running' || state.pendingRequests > 0;
+
+const sumUsage = (usage: ReadonlyMap<number, UsageTotals>): UsageTotals => {
+  let total = UsageTotals.ZERO;
+  for (const totals of usage.values()) total = total.add(totals);
+  return total;
+};
+
+/**
+ * A registry of many sessions, with an idle reaper and a clean stop-all. It depends only on the
+ * structural {@link ManagedSession}, so `PiSession`s, fakes and other session kinds plug in.
+ *
+ * - `create(options)` starts a session through the `factory`; `register(session)` adopts a started one.
+ * - Sessions idle for `idleTimeoutMs` are closed (`reaped` notice) and removed, on RxJS timers of
+ *   the injectable `scheduler`, so `TestScheduler` can drive a 30-minute window in virtual time.
+ * - A session that dies on its own is removed and reported (`session_died`); the rest go on.
+ * - `stopAll()` closes every session in parallel and never rejects; `closeOnExit()` hooks the
+ *   process signals; `await using manager = new PiSessionManager(…)` stops everything at scope exit.
+ *
+ * ## Example
+ * ```ts
+ * const client = new PiClient({ config: { provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey } });
+ * await using manager = new PiSessionManager({ factory: (o) => client.start(o), maxSessions: 8 });
+ * manager.closeOnExit();
+ * manager.events$.pipe(filter(isManagerNotice)).subscribe((n) => console.log(n.type, n.sessionId));
+ * const session = await manager.create({ task: 'Add a healthcheck endpoint', cwd: '/srv/acme' });
+ * await session.initialRun;
+ * ```
+ *
+ * @typeParam S The session type (`PiSession` when the factory is `client.start`).
+ * @typeParam O The factory's options (`StartOptions` by default).
+ */
+export class PiSessionManager<S extends ManagedSession = ManagedSession, O = StartOptions> implements AsyncDisposable {
+  /**
+   * The registered sessions by id: a state stream that replays the current set to late
+   * subscribers and emits a new immutable map on every change. Completes on `dispose()`.
+   */
+  readonly sessions$: Observable<ReadonlyMap<string, S>>;
+  /**
+   * Every registered session's events (each carries its `sessionId`) merged with the manager's
+   * {@link ManagerNotice}s. Hot, with no replay of its own: a session's `events$` replay is
+   * forwarded when the session is registered. Use `sessions$` for a snapshot. Never errors (a
+   * session's death is a `session_died` notice); completes on `dispose()`.
+   */
+  readonly events$: Observable<ManagerEvent<SessionEventOf<S>>>;
+  /**
+   * Tokens and cost summed over every session's latest `state$.usage`, including sessions that
+   * have been removed since. Replays the current total; completes on `dispose()`.
+   */
+  readonly usage$: Observable<UsageTotals>;
+
+  readonly #factory: SessionFactory<S, O> | undefined;
+  readonly #idleTimeoutMs: number | null;
+  readonly #reapIntervalMs: number;
+  readonly #maxSessions: number | undefined;
+  readonly #scheduler: SchedulerLike;
+  /** Origin of the reaper's tick grid. */
+  readonly #origin: number;
+  readonly #sessions = new BehaviorSubject<ReadonlyMap<string, S>>(new Map());
+  readonly #events = new Subject<ManagerEvent<SessionEventOf<S>>>();
+  readonly #usage = new BehaviorSubject<ReadonlyMap<number, UsageTotals>>(new Map());
+  readonly #subscription = new Subscription();
+  /** Registered sessions. */
+  readonly #entries = new Map<string, Entry<S>>();
+  /** Sessions out of the registry whose close is still running. */
+  readonly #closing = new Set<Entry<S>>();
+  /** `create()` calls whose factory is running; each settles with the entry it registered. */
+  readonly #creating = new Set<Promise<Entry<S> | undefined>>();
+  #nextKey = 0;
+  #disposed = false;
+  #disposing: Promise<readonly StopResult[]> | undefined;
+
+  /**
+   * Creates an empty manager. Nothing runs until a session is registered.
+   *
+   * ## Example
+   * ```ts
+   * const manager = new PiSessionManager({ factory: (o) => client.start(o), idleTimeoutMs: 10 * 60_000 });
+   * ```
+   *
+   * @param options The factory, the idle window and its granularity, the session limit and the scheduler.
+   */
+  constructor(options: PiSessionManagerOptions<S, O> = {}) {
+    const { idleTimeoutMs = 1_800_000, reapIntervalMs = 60_000, maxSessions } = options;
+    if (idleTimeoutMs !== null) assertDuration('idleTimeoutMs', idleTimeoutMs);
+    assertDuration('reapIntervalMs', reapIntervalMs);
+    if (maxSessions !== undefined && !(Number.isInteger(maxSessions) && maxSessions >= 0)) {
+      throw new PiDriverError(`maxSessions must be a non-negative integer, got ${maxSessions}`, { code: 'PI_INVALID_OPTION' });
+    }
+    this.#factory = options.factory;
+    this.#idleTimeoutMs = idleTimeoutMs;
+    this.#reapIntervalMs = reapIntervalMs;
+    this.#maxSessions = maxSessions;
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#origin = this.#scheduler.now();
+    this.sessions$ = this.#sessions.asObservable();
+    this.events$ = this.#events.asObservable();
+    this.usage$ = this.#usage.pipe(
+      map(sumUsage),
+      distinctUntilChanged((a, b) => a.equals(b)),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Registry
+
+  /** How many sessions are registered. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Tokens and cost so far, over every session (including removed ones): `usage$`'s current value. */
+  get usage(): UsageTotals {
+    return sumUsage(this.#usage.value);
+  }
+
+  /**
+   * The registered session with this id.
+   *
+   * ## Example
+   * ```ts
+   * await manager.get('job-1').prompt('Now add tests');
+   * ```
+   *
+   * @param sessionId The session's id.
+   * @return The session.
+   * @throws {SessionNotFoundError} when no session with that id is registered (`.sessionId` says which).
+   */
+  get(sessionId: string): S {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) throw new SessionNotFoundError(sessionId);
+    return entry.session;
+  }
+
+  /**
+   * Whether a session with this id is registered.
+   *
+   * @param sessionId The session's id.
+   * @return True if it is.
+   */
+  has(sessionId: string): boolean {
+    return this.#entries.has(sessionId);
+  }
+
+  /**
+   * The ids of the registered sessions, in registration order.
+   *
+   * @return A fresh array.
+   */
+  ids(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /**
+   * Starts a session through the factory and registers it.
+   *
+   * The capacity check and the reservation of a slot happen synchronously, before the factory is
+   * called, so two concurrent `create()`s can't both take the last slot. At capacity no process
+   * is started.
+   *
+   * ## Example
+   * ```ts
+   * const session = await manager.create({ task: 'Fix the failing test', cwd: '/srv/acme' });
+   * ```
+   *
+   * @param options Passed to the factory (`StartOptions` for `client.start`).
+   * @return The started, registered session.
+   * @throws {PiCapacityError} at `maxSessions`; `PiDriverError` (`PI_NO_FACTORY`) without a
+   *   factory, (`PI_MANAGER_DISPOSED`) after `dispose()`, (`PI_DUPLICATE_SESSION`) when the id is
+   *   taken (the new session is then closed); whatever the factory rejects with.
+   */
+  async create(options: O): Promise<S> {
+    this.#assertOpen();
+    const factory = this.#factory;
+    if (!factory) {
+      throw new PiDriverError('This PiSessionManager has no factory; pass one, or register() started sessions', {
+        code: 'PI_NO_FACTORY',
+      });
+    }
+    this.#assertCapacity();
+    const reservation = this.#reserve();
+    let session: S;
+    try {
+      session = await factory(options);
+    } catch (error) {
+      reservation.release(undefined);
+      throw error;
+    }
+    const refusal = this.#disposed
+      ? new PiDriverError('The session manager was disposed while the session was starting', { code: 'PI_MANAGER_DISPOSED' })
+      : this.#entries.has(session.sessionId)
+        ? duplicateError(session.sessionId)
+        : undefined;
+    if (refusal) {
+      await closeSession(session);
+      reservation.release(undefined);
+      throw refusal;
+    }
+    reservation.release(this.#adopt(session));
+    return session;
+  }
+
+  /**
+   * Adopts a started session: it joins `sessions$`, its events are forwarded to `events$`, its
+   * usage counts in `usage$`, and the reaper watches it.
+   *
+   * ## Example
+   * ```ts
+   * manager.register(await client.start({ task: 'Summarize the repo' }));
+   * ```
+   *
+   * @param session The session.
+   * @return The same session.
+   * @throws {PiCapacityError} at `maxSessions` (the session is left running: it is still yours);
+   *   `PiDriverError` (`PI_DUPLICATE_SESSION`) when its id is taken, (`PI_MANAGER_DISPOSED`) after `dispose()`.
+   */
+  register(session: S): S {
+    this.#assertOpen();
+    if (this.#entries.has(session.sessionId)) throw duplicateError(session.sessionId);
+    this.#assertCapacity();
+    this.#adopt(session);
+    return session;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stopping
+
+  /**
+   * Closes one session and removes it (a `session_removed` notice with reason `'stopped'`).
+   * Resolves once its `close()` settled; a failed close resolves with `status: 'error'`. Stopping a
+   * session the reaper is closing waits for that close.
+   *
+   * ## Example
+   * ```ts
+   * const { status } = await manager.stop('job-1'); // 'closed' | 'killed' | 'already-dead' | 'error'
+   * ```
+   *
+   * @param sessionId The session's id.
+   * @param options `timeoutMs`: how long the close may take.
+   * @return How the session ended.
+   * @throws {SessionNotFoundError} (as a rejection) when no such session is registered or closing.
+   */
+  async stop(sessionId: string, options: StopOptions = {}): Promise<StopResult> {
+    const entry = this.#entries.get(sessionId) ?? [...this.#closing].find((e) => e.session.sessionId === sessionId);
+    if (!entry) throw new SessionNotFoundError(sessionId);
+    return this.#bounded(entry, this.#beginClose(entry, 'stopped'), options.timeoutMs);
+  }
+
+  /**
+   * Closes every session in parallel and resolves with one {@link StopResult} per session:
+   * the registered ones, those the manager is already closing (a reap in flight: its close is
+   * awaited, not repeated), and those whose `create()` is in flight (stopped as soon as they
+   * start). Never rejects because a close failed or timed out. The manager stays usable.
+   *
+   * ## Example
+   * ```ts
+   * const results = await manager.stopAll({ timeoutMs: 10_000 });
+   * const stuck = results.filter((r) => r.status === 'error');
+   * ```
+   *
+   * @param options `timeoutMs`: how long each close may take.
+   * @return The results, registered sessions first (in registration order).
+   */
+  async stopAll(options: StopOptions = {}): Promise<readonly StopResult[]> {
+    const stopOne = (entry: Entry<S>): Promise<StopResult> =>
+      this.#bounded(entry, this.#beginClose(entry, 'stopped'), options.timeoutMs);
+    const current = [...this.#entries.values(), ...this.#closing].map(stopOne);
+    const starting = [...this.#creating].map((created) =>
+      created.then((entry) => (entry ? stopOne(entry) : undefined)),
+    );
+    const results = await Promise.all([...current, ...starting]);
+    return results.filter((result): result is StopResult => result !== undefined);
+  }
+
+  /**
+   * Stops every session on `SIGINT`/`SIGTERM`/`beforeExit` of the process (opt-in), then lets the
+   * process end the way Node would. See {@link closeOnExit} for the details.
+   *
+   * ## Example
+   * ```ts
+   * const unhook = manager.closeOnExit({ timeoutMs: 5_000 });
+   * ```
+   *
+   * @param options The process to hook (tests pass a fake), `stopAll`'s `timeoutMs`, the signals.
+   * @return A function that removes the hooks.
+   */
+  closeOnExit(options: CloseOnExitOptions = {}): () => void {
+    return closeOnExit(this, options);
+  }
+
+  /**
+   * Stops every session (as {@link stopAll}, including creates in flight), then completes
+   * `sessions$`, `events$` and `usage$`. Afterwards `create()` and `register()` reject.
+   * Idempotent.
+   *
+   * ## Example
+   * ```ts
+   * process.once('SIGHUP', () => void manager.dispose({ timeoutMs: 5_000 }));
+   * ```
+   *
+   * @param options `timeoutMs`: how long each close may take.
+   * @return The stop results.
+   */
+  dispose(options: StopOptions = {}): Promise<readonly StopResult[]> {
+    this.#disposed = true;
+    this.#disposing ??= this.stopAll(options).then((results) => {
+      this.#subscription.unsubscribe();
+      this.#sessions.complete();
+      this.#events.complete();
+      this.#usage.complete();
+      return results;
+    });
+    return this.#disposing;
+  }
+
+  /**
+   * `await using manager = new PiSessionManager(…)`: {@link dispose} at scope exit.
+   *
+   * @return A promise that settles once every session is stopped.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  #assertOpen(): void {
+    if (this.#disposed) throw new PiDriverError('The session manager is disposed', { code: 'PI_MANAGER_DISPOSED' });
+  }
+
+  #assertCapacity(): void {
+    const max = this.#maxSessions;
+    if (max !== undefined && this.#entries.size + this.#creating.size + this.#closing.size >= max) {
+      throw new PiCapacityError(max);
+    }
+  }
+
+  #reserve(): { release(entry: Entry<S> | undefined): void } {
+    let settle: (entry: Entry<S> | undefined) => void = () => undefined;
+    const created = new Promise<Entry<S> | undefined>((resolve) => (settle = resolve));
+    this.#creating.add(created);
+    return {
+      release: (entry) => {
+        this.#creating.delete(created);
+        settle(entry);
+      },
+    };
+  }
+
+  #adopt(session: S): Entry<S> {
+    const entry: Entry<S> = {
+      key: this.#nextKey++,
+      session,
+      subscription: new Subscription(),
+      reaper: Subscription.EMPTY,
+      removed: false,
+      ended: false,
+      closing: undefined,
+    };
+    this.#entries.set(session.sessionId, entry);
+    this.#subscription.add(entry.subscription);
+    this.#sessions.next(reduceSessions(this.#sessions.value, { type: 'add', session }));
+    this.#events.next({ type: 'session_added', sessionId: session.sessionId });
+
+    const { state$, events$ } = session;
+    if (state$) {
+      entry.subscription.add(
+        state$.subscribe({
+          next: (state) => this.#recordUsage(entry.key, state.usage),
+          // Without events$, state$ is how the manager learns that the session ended.
+          error: (error: unknown) => {
+            if (events$ === undefined) this.#onEnded(entry, error, true);
+          },
+          complete: () => {
+            if (events$ === undefined) this.#onEnded(entry, undefined, false);
+          },
+        }),
+      );
+    }
+    if (this.#idleTimeoutMs !== null && !entry.removed) {
+      entry.reaper = this.#idle$(session, this.#idleTimeoutMs).subscribe((expiry) => this.#reap(entry, expiry));
+      entry.subscription.add(entry.reaper);
+    }
+    if (events$) {
+      // The session's event type is S's; the structural constraint only knows ManagedSessionEvent.
+      const typed$ = events$ as Observable<SessionEventOf<S>>;
+      entry.subscription.add(
+        typed$.subscribe({
+          next: (event) => this.#events.next(event),
+          error: (error: unknown) => this.#onEnded(entry, error, true),
+          complete: () => this.#onEnded(entry, undefined, false),
+        }),
+      );
+    }
+    return entry;
+  }
+
+  /** The reaper of one session: its activity (best source available) through {@link reapIdle}. */
+  #idle$(session: S, idleMs: number): Observable<IdleExpiry> {
+    const scheduler = this.#scheduler;
+    const activity$: Observable<unknown> =
+      session.activity$ ?? merge(session.events$ ?? EMPTY, this.#lastActivityChanges$(session, idleMs));
+    const busy$ = session.state$?.pipe(
+      map(isBusy),
+      catchError(() => EMPTY),
+    );
+    return activity$.pipe(
+      catchError(() => EMPTY), // a dead session's stream: its end is handled by #onEnded
+      reapIdle({
+        idleMs,
+        intervalMs: this.#reapIntervalMs,
+        origin: this.#origin,
+        scheduler,
+        ...(busy$ ? { busy$ } : {}),
+      }),
+    );
+  }
+
+  /** For sessions without `activity$`: a value whenever `lastActivity` changed, polled once per reap interval. */
+  #lastActivityChanges$(session: S, idleMs: number): Observable<number> {
+    const period = Math.max(1, this.#reapIntervalMs > 0 ? this.#reapIntervalMs : idleMs);
+    return defer(() =>
+      interval(period, this.#scheduler).pipe(
+        map(() => session.lastActivity),
+        startWith(session.lastActivity),
+        distinctUntilChanged(),
+        skip(1),
+      ),
+    );
+  }
+
+  #reap(entry: Entry<S>, expiry: IdleExpiry): void {
+    if (entry.removed) return;
+    this.#events.next({ type: 'reaped', sessionId: entry.session.sessionId, reason: 'idle', idleMs: expiry.idleMs });
+    void this.#beginClose(entry, 'reaped');
+  }
+
+  /** Removes the entry from the registry and closes its session, once. Never rejects. */
+  #beginClose(entry: Entry<S>, reason: RemovalReason): Promise<StopResult> {
+    if (entry.closing) return entry.closing;
+    this.#remove(entry, reason);
+    this.#closing.add(entry);
+    entry.closing = closeSession(entry.session).then((result) => {
+      this.#closing.delete(entry);
+      entry.subscription.unsubscribe();
+      return result;
+    });
+    return entry.closing;
+  }
+
+  #remove(entry: Entry<S>, reason: RemovalReason): void {
+    if (entry.removed) return;
+    entry.removed = true;
+    entry.reaper.unsubscribe();
+    const { sessionId } = entry.session;
+    if (this.#entries.get(sessionId) === entry) this.#entries.delete(sessionId);
+    this.#sessions.next(reduceSessions(this.#sessions.value, { type: 'remove', sessionId }));
+    this.#events.next({ type: 'session_removed', sessionId, reason });
+  }
+
+  #onEnded(entry: Entry<S>, error: unknown, died: boolean): void {
+    if (entry.ended) return;
+    entry.ended = true;
+    const { sessionId } = entry.session;
+    if (died) this.#events.next({ type: 'session_died', sessionId, error });
+    if (entry.closing) return; // the manager is closing it; its close settling tears the rest down
+    this.#remove(entry, died ? 'died' : 'closed');
+    // A died session is still closed, so whatever its process left behind is reaped.
+    if (died) void this.#beginClose(entry, 'died');
+    else entry.subscription.unsubscribe();
+  }
+
+  #recordUsage(key: number, usage: UsageTotals): void {
+    const current = this.#usage.value;
+    if (current.get(key)?.equals(usage)) return;
+    this.#usage.next(new Map(current).set(key, usage));
+  }
+
+  #bounded(entry: Entry<S>, closing: Promise<StopResult>, timeoutMs: number | undefined): Promise<StopResult> {
+    if (timeoutMs === undefined) return closing;
+    const { sessionId } = entry.session;
+    return firstValueFrom(
+      race(
+        from(closing),
+        timer(timeoutMs, this.#scheduler).pipe(
+          map(
+            (): StopResult => ({
+              sessionId,
+              status: 'error',
+              error: new PiTimeoutError(`closing session "${sessionId}"`, timeoutMs),
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+}
+
+function closeSession(session: ManagedSession): Promise<StopResult> {
+  const { sessionId } = session;
+  let closing: Promise<unknown>;
+  try {
+    closing = session.close();
+  } catch (error) {
+    closing = Promise.reject(error);
+  }
+  return closing.then(
+    (closeResult): StopResult => ({ sessionId, status: stopStatusOf(closeResult), closeResult }),
+    (error: unknown): StopResult => ({ sessionId, status: 'error', error }),
+  );
+}
+
+function duplicateError(sessionId: string): PiDriverError {
+  return new PiDriverError(`A session with id "${sessionId}" is already registered`, { code: 'PI_DUPLICATE_SESSION' });
+}
+
+function assertDuration(name: string, value: number): void {
+  if (!(Number.isFinite(value) && value >= 0)) {
+    throw new PiDriverError(`${name} must be a finite number of ms >= 0, got ${value}`, { code: 'PI_INVALID_OPTION' });
+  }
+}
