@@ -4,7 +4,7 @@ import rxjsX from 'eslint-plugin-rxjs-x';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '*.config.*', 'eslint.config.js'],
+    ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '*.config.*', 'eslint.config.js', '**/fixtures/**/*.mjs', '**/*.mjs'],
   },
   ...tseslint.configs.recommendedTypeChecked,
   rxjsX.configs.recommended,

@@ -1,52 +1,17 @@
 /**
  * A factory of valid `InteractionRequest` events for policy specs.
  */
-import { InteractionRequestEventSchema } from '../../src/protocol/events.js';
+import { fakeInteractionRequest } from '../../src/testing/fakeInteractionRequest.js';
 import type { Decision, PolicyAnswer } from '../../src/policies/types.js';
 import type { InteractionKind, InteractionRequest } from '../../src/protocol/events.js';
 
-/** The options of pidriver's approval extension (and omp's, without `Approve always`). */
-export const APPROVAL_OPTIONS = ['Approve', 'Approve always', 'Deny'] as const;
+export { APPROVAL_OPTIONS } from '../../src/testing/fakeInteractionRequest.js';
 
 type Overrides = Partial<Omit<InteractionRequest, 'type' | 'kind'>>;
 
-const defaults: Record<InteractionKind, () => Overrides> = {
-  permission: () => ({
-    method: 'select',
-    prompt: { title: 'Allow tool: bash', message: 'Command: ls' },
-    options: [...APPROVAL_OPTIONS],
-    toolCallId: 'call_1',
-    toolName: 'bash',
-    args: { command: 'ls' },
-    default: false,
-  }),
-  question: () => ({ method: 'input', prompt: { title: 'Favourite colour?', message: '' }, options: [], toolName: 'ask_user' }),
-  choice: () => ({ method: 'select', prompt: { title: 'Pick a colour', message: '' }, options: ['red', 'green', 'blue'] }),
-  input: () => ({ method: 'input', prompt: { title: 'Your name?', message: 'type a name' }, options: [] }),
-  editor: () => ({ method: 'editor', prompt: { title: 'Edit text', message: '' }, options: [], default: 'line 1' }),
-};
-
-let seq = 0;
-
-/**
- * A valid interaction request of a kind (validated with the zod schema), with sensible defaults:
- * a permission is a `select` of our approval extension for `bash`, a choice offers red/green/blue.
- *
- * @param kind The request kind.
- * @param overrides Fields to set (e.g. `requestId`, `toolName`, `options`, `method`).
- */
+/** A valid interaction request of a kind (see `fakeInteractionRequest` in `pidriver/testing`). */
 export function makeRequest(kind: InteractionKind, overrides: Overrides = {}): InteractionRequest {
-  seq += 1;
-  return InteractionRequestEventSchema.parse({
-    type: 'interaction_request',
-    sessionId: 'session-1',
-    seq,
-    raw: {},
-    requestId: `req-${seq}`,
-    kind,
-    ...defaults[kind](),
-    ...overrides,
-  });
+  return fakeInteractionRequest(kind, overrides);
 }
 
 /** A permission request for a tool (`makeRequest('permission', { toolName, … })`). */

@@ -366,7 +366,7 @@ describe('PiSessionManager', () => {
 
     it('starts a session through the factory and registers it', async () => {
       const manager = new PiSessionManager({
-        factory: async (options: { readonly id: string }) => fakeSession(options.id),
+        factory: (options: { readonly id: string }) => Promise.resolve(fakeSession(options.id)),
         idleTimeoutMs: null,
       });
       const notices: ManagerNotice[] = [];
@@ -424,7 +424,7 @@ describe('PiSessionManager', () => {
 
     it('closes a created session whose id is taken, and rejects', async () => {
       const duplicate = fakeSession('a');
-      const manager = new PiSessionManager({ factory: async () => duplicate, idleTimeoutMs: null });
+      const manager = new PiSessionManager({ factory: () => Promise.resolve(duplicate), idleTimeoutMs: null });
       manager.register(fakeSession('a'));
       await expect(manager.create({})).rejects.toMatchObject({ code: 'PI_DUPLICATE_SESSION' });
       expect(duplicate.closeCalls).toBe(1);
@@ -452,11 +452,11 @@ describe('PiSessionManager', () => {
       const gate = deferred<void>();
       const sessions = [
         fakeSession('eof', { close: async () => (await gate.promise, closeResult('eof')) }),
-        fakeSession('sigterm', { close: async () => closeResult('sigterm') }),
-        fakeSession('sigkill', { close: async () => closeResult('sigkill') }),
-        fakeSession('exited', { close: async () => closeResult('already-exited') }),
-        fakeSession('not-started', { close: async () => closeResult('not-started') }),
-        fakeSession('plain', { close: async () => undefined }),
+        fakeSession('sigterm', { close: () => Promise.resolve(closeResult('sigterm')) }),
+        fakeSession('sigkill', { close: () => Promise.resolve(closeResult('sigkill')) }),
+        fakeSession('exited', { close: () => Promise.resolve(closeResult('already-exited')) }),
+        fakeSession('not-started', { close: () => Promise.resolve(closeResult('not-started')) }),
+        fakeSession('plain', { close: () => Promise.resolve(undefined) }),
         fakeSession('rejects', { close: () => Promise.reject(failure) }),
         fakeSession('throws', {
           close: () => {
@@ -688,7 +688,7 @@ describe('PiSessionManager', () => {
     });
 
     it('dispose is idempotent and refuses new sessions afterwards', async () => {
-      const manager = new PiSessionManager({ factory: async () => fakeSession('n'), idleTimeoutMs: null });
+      const manager = new PiSessionManager({ factory: () => Promise.resolve(fakeSession('n')), idleTimeoutMs: null });
       manager.register(fakeSession('s1'));
       const first = manager.dispose();
       expect(manager.dispose()).toBe(first);

@@ -47,7 +47,7 @@ function createFilePrompt(): { prompt: string; file: string } {
   return { prompt: `scenario:tool-bash [[cmd:echo created > ${name}]]`, file: join(env.cwd, name) };
 }
 
-const toolEnd = (events: readonly PiEvent[]) => events.find((event) => event.type === 'tool_end') as Extract<PiEvent, { type: 'tool_end' }> | undefined;
+const toolEnd = (events: readonly PiEvent[]) => events.find((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end');
 
 describe('interaction policies through the real pi CLI', () => {
   it('denyAll: the tool is blocked, the file is not created, tool_end.isError is true', async () => {

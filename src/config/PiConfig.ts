@@ -146,7 +146,7 @@ export class PiConfig {
   toInput(): PiConfigInput {
     const input = { ...(this as unknown as PiConfigData) } as Record<string, unknown>;
     if (this.apiKey !== undefined) input['apiKey'] = this.apiKey;
-    return structuredClone(input) as PiConfigInput;
+    return structuredClone(input);
   }
 
   /** Which env var `apiKey` goes under: `apiKeyEnv`, else the provider's, else `<PROVIDER>_API_KEY`, else `ANTHROPIC_API_KEY`. */

@@ -655,18 +655,15 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   }
 }
 
-function closeSession(session: ManagedSession): Promise<StopResult> {
+async function closeSession(session: ManagedSession): Promise<StopResult> {
   const { sessionId } = session;
-  let closing: Promise<unknown>;
   try {
-    closing = session.close();
+    const closeResult = await session.close();
+    return { sessionId, status: stopStatusOf(closeResult), closeResult };
   } catch (error) {
-    closing = Promise.reject(error);
+    // A rejected close, or a close() that threw synchronously.
+    return { sessionId, status: 'error', error };
   }
-  return closing.then(
-    (closeResult): StopResult => ({ sessionId, status: stopStatusOf(closeResult), closeResult }),
-    (error: unknown): StopResult => ({ sessionId, status: 'error', error }),
-  );
 }
 
 function duplicateError(sessionId: string): PiDriverError {

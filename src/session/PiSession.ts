@@ -509,7 +509,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
         if (this.#run) this.#run.usage = this.#run.usage.add(event.totals);
         this.#setState({ usage: this.#usage });
       }
-      this.#emit({ ...event, raw } as UnstampedEvent, size);
+      this.#emit({ ...event, raw }, size);
     }
   }
 
@@ -830,7 +830,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #stamp(event: UnstampedEvent): PiEvent {
-    return { ...event, sessionId: this.sessionId, seq: ++this.#seq } as PiEvent;
+    return { ...event, sessionId: this.sessionId, seq: ++this.#seq };
   }
 
   #publish(stamped: PiEvent, bytes: number): PiEvent {

@@ -113,7 +113,7 @@ function toolFields(tool: OpenToolCall | undefined): Pick<RequestFields, 'toolCa
 /** A fire-and-forget UI frame as a `ui_notice` event. */
 export function toUiNotice(frame: ExtensionUiRequestFrame): NoticeFields {
   const raw = frame as Record<string, unknown>;
-  const str = (key: string): string | undefined => (typeof raw[key] === 'string' ? (raw[key] as string) : undefined);
+  const str = (key: string): string | undefined => (typeof raw[key] === 'string' ? (raw[key]) : undefined);
   const fields: Record<string, unknown> = {
     message: str('message'),
     level: str('notifyType'),

@@ -12,3 +12,4 @@ export { startFakePiEnv } from './fakePiEnv.js';
 export type { FakePiEnv, FakePiEnvOptions } from './fakePiEnv.js';
 export { FakeTransport } from './FakeTransport.js';
 export type { FakeTransportOptions, SentCommand } from './FakeTransport.js';
+export { fakeInteractionRequest, APPROVAL_OPTIONS } from './fakeInteractionRequest.js';

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { PiConfig } from '../config/PiConfig.js';
 import type { OversizeLine } from './LineSplitter.js';
 
 /** One stdout line, or a marker for a line longer than `maxLineBytes` (dropped, not buffered). */
@@ -54,7 +55,7 @@ export interface PiTransport {
 
 /** Builds a transport for a session: `(config, { cwd }) => PiTransport`. */
 export type TransportFactory = (
-  config: import('../config/PiConfig.js').PiConfig,
+  config: PiConfig,
   options: TransportFactoryOptions,
 ) => PiTransport;
 

@@ -113,15 +113,15 @@ export class SubprocessTransport implements PiTransport {
     // The result promise is only used to keep execa's own errors from going unhandled; exit
     // details come from the 'exit' event, which fires even if stdout is never drained.
     child.catch(() => undefined);
-    (child.stdin as Writable).on('error', () => undefined); // EPIPE after death is reported by send()
+    (child.stdin).on('error', () => undefined); // EPIPE after death is reported by send()
 
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (error) => reject(error));
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
-    (child.stderr as Readable).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
-    (child.stdout as Readable).pause();
+    (child.stderr).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
+    (child.stdout).pause();
 
     try {
       await spawned;
