@@ -13,9 +13,7 @@ import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RpcClient } from '@mariozechner/pi-coding-agent';
-import { PiClient } from '../src/session/PiClient.js';
-import { startFakePiEnv } from '../src/testing/fakePiEnv.js';
+// Each contender imports only what it uses (dynamic imports), so one's modules don't inflate another's RSS.
 
 export interface StreamInfo {
   readonly shape: string;
@@ -133,6 +131,7 @@ async function floor(shape: string): Promise<StreamResult> {
 }
 
 async function rpcclient(shape: string): Promise<StreamResult> {
+  const { RpcClient } = await import('@mariozechner/pi-coding-agent');
   const client = new RpcClient({ cliPath: STREAM_PI, env: { STREAM_PI_SHAPE: shape }, cwd: mkdtempSync(join(tmpdir(), 'bench-')) });
   await client.start();
   const state = (await client.getState()) as unknown as { stream: StreamInfo };
@@ -153,10 +152,16 @@ async function rpcclient(shape: string): Promise<StreamResult> {
 }
 
 async function pidriver(shape: string): Promise<StreamResult> {
+  const { PiClient } = await import('../src/session/PiClient.js');
   const client = new PiClient({
     config: { binary: STREAM_PI, extraEnv: { STREAM_PI_SHAPE: shape }, startTimeoutMs: 120_000, requestTimeoutMs: 120_000 },
   });
-  const session = await client.start({ cwd: mkdtempSync(join(tmpdir(), 'bench-')), approve: 'none' });
+  const replayEvents = process.env['BENCH_REPLAY_EVENTS'];
+  const session = await client.start({
+    cwd: mkdtempSync(join(tmpdir(), 'bench-')),
+    approve: 'none',
+    ...(replayEvents ? { replay: { maxEvents: Number(replayEvents) } } : {}),
+  });
   const state = (await session.getState()) as unknown as { stream: StreamInfo };
   const result = await measure('pidriver', shape, state.stream, () => {
     let delivered = 0;
@@ -182,6 +187,8 @@ async function pidriver(shape: string): Promise<StreamResult> {
 // -----------------------------------------------------------------------------------------------
 
 async function startup(runs: number): Promise<StartupResult> {
+  const { PiClient } = await import('../src/session/PiClient.js');
+  const { startFakePiEnv } = await import('../src/testing/fakePiEnv.js');
   const env = await startFakePiEnv();
   try {
     const client = new PiClient({ config: env.config });

@@ -8,6 +8,10 @@ import { conventionalApiKeyEnv, PROVIDER_API_KEY_ENV } from './providerEnv.js';
 export const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
 
+/** The wire dialects pidriver speaks: pi 0.73 (`@mariozechner`), pi 1.x (`@earendil-works`), oh-my-pi. */
+export const DIALECTS = ['pi-0.73', 'pi-1', 'omp'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
 /** Variables copied from the parent environment when `inheritEnv` is false. */
 export const DEFAULT_ENV_PASSTHROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'] as const;
 
@@ -73,6 +77,24 @@ export const PiConfigSchema = z.strictObject({
   startTimeoutMs: timeoutMs.default(30_000),
   /** Longest stdout line accepted; longer lines become `error` events. */
   maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** Which wire dialect the binary speaks; detected (and cached) when omitted. */
+  dialect: z.enum(DIALECTS).optional(),
+  /** The runtime that runs the binary's script (omp needs Bun): an absolute path or a name on PATH. */
+  runtime: nonEmpty.optional(),
+  /**
+   * An argv prefix that runs pi elsewhere with the same protocol: `['ssh', 'host']`,
+   * `['docker', 'exec', '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod', '--']`. The scrubbed
+   * environment then travels as explicit `env -i NAME=value …` arguments.
+   */
+  launcher: z.array(nonEmpty).min(1, 'must name a command').optional(),
+}).superRefine((config, context) => {
+  if (config.launcher && config.apiKey !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['apiKey'],
+      message: 'cannot travel through a launcher without appearing in its command line: configure the key on the remote side (apiKeyEnv names that variable)',
+    });
+  }
 });
 
 /** What {@link PiConfig.parse} accepts: every field optional. */
@@ -81,6 +103,8 @@ export type PiConfigInput = z.input<typeof PiConfigSchema>;
 export type PiConfigData = z.output<typeof PiConfigSchema>;
 
 const REDACTED = '***';
+
+const DIALECT_NAMES: Record<Dialect, string> = { 'pi-0.73': 'pi 0.73', 'pi-1': 'pi 1.x', omp: 'omp' };
 
 /**
  * How a pi process is spawned: binary, model, tools, session and isolation. Immutable (frozen);
@@ -94,7 +118,8 @@ const REDACTED = '***';
  * The API key never appears in argv, `toString()`, `toJSON()` or `util.inspect`.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- fields come from the schema
-export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools'>> {
+export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher'>> {
+  readonly launcher?: readonly string[];
   readonly extraArgs: readonly string[];
   readonly extraEnv: Readonly<Record<string, string>>;
   readonly envPassthrough: readonly string[];
@@ -105,12 +130,21 @@ export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'ext
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class PiConfig {
-  private constructor(data: PiConfigData) {
+  /** What the user wrote (no defaults): `with()` merges into it, and argv checks what was asked for. */
+  readonly #input: PiConfigInput;
+
+  private constructor(data: PiConfigData, input: PiConfigInput) {
+    this.#input = deepFreeze(structuredClone(input));
     const { apiKey, ...rest } = data;
     Object.assign(this, deepFreeze(rest));
     // Non-enumerable, so spreads, JSON and inspect never see the secret.
     Object.defineProperty(this, 'apiKey', { value: apiKey, enumerable: false });
     Object.freeze(this);
+  }
+
+  /** True when the field was given explicitly (not a default). */
+  isSet(field: keyof PiConfigInput): boolean {
+    return Object.prototype.hasOwnProperty.call(this.#input, field) && this.#input[field] !== undefined;
   }
 
   /**
@@ -134,7 +168,7 @@ export class PiConfig {
         cause: redactedZodError(result.error.message, input),
       });
     }
-    return new PiConfig(result.data);
+    return new PiConfig(result.data, input);
   }
 
   /** A copy with `overrides` applied and validated again. */
@@ -142,11 +176,9 @@ export class PiConfig {
     return PiConfig.parse({ ...this.toInput(), ...overrides });
   }
 
-  /** The fields as an input object (including the API key), e.g. to merge into another config. */
+  /** The fields that were given (including the API key, without defaults), e.g. to merge into another config. */
   toInput(): PiConfigInput {
-    const input = { ...(this as unknown as PiConfigData) } as Record<string, unknown>;
-    if (this.apiKey !== undefined) input['apiKey'] = this.apiKey;
-    return structuredClone(input);
+    return structuredClone(this.#input) as PiConfigInput;
   }
 
   /** Which env var `apiKey` goes under: `apiKeyEnv`, else the provider's, else `<PROVIDER>_API_KEY`, else `ANTHROPIC_API_KEY`. */
@@ -156,8 +188,21 @@ export class PiConfig {
     return 'ANTHROPIC_API_KEY';
   }
 
-  /** The full command line, starting `[binary, '--mode', 'rpc', …]`. The API key is never in it. */
-  toArgv(): string[] {
+  /**
+   * The full command line, starting `[binary, '--mode', 'rpc', …]`, for a dialect (default:
+   * `dialect`, else pi 0.73). The API key is never in it.
+   *
+   * pi 0.73 exits 1 on a flag it doesn't know and omp 18 exits 2, so a field the dialect has no
+   * flag for is a `PiConfigError` when it was set explicitly, and left out when it is a default
+   * (omp has no prompt templates or themes to turn off).
+   *
+   * @throws {PiConfigError} naming the field the dialect lacks.
+   */
+  toArgv(options: { readonly dialect?: Dialect } = {}): string[] {
+    const dialect = options.dialect ?? this.dialect ?? 'pi-0.73';
+    const lacks = (field: keyof PiConfigInput, flag: string, hint = ''): void => {
+      throw new PiConfigError(`${DIALECT_NAMES[dialect]} has no ${flag}: remove PiConfig.${field}${hint}`, { field });
+    };
     const argv = [this.binary, '--mode', 'rpc'];
     const flag = (name: string, value: string | undefined) => {
       if (value !== undefined) argv.push(name, value);
@@ -165,20 +210,27 @@ export class PiConfig {
     const toggle = (name: string, on: boolean) => {
       if (on) argv.push(name);
     };
+    const isOmp = dialect === 'omp';
+    const isPi1 = dialect === 'pi-1';
+
     flag('--provider', this.provider);
     flag('--model', this.model);
     flag('--thinking', this.thinking);
     if (this.tools) flag('--tools', this.tools.join(','));
     toggle('--no-tools', this.noTools);
+    if (this.noBuiltinTools && isOmp) lacks('noBuiltinTools', '--no-builtin-tools', ' (use tools instead)');
     toggle('--no-builtin-tools', this.noBuiltinTools);
+    if (this.excludeTools && !isPi1) lacks('excludeTools', '--exclude-tools', ' (use tools instead)');
     if (this.excludeTools) flag('--exclude-tools', this.excludeTools.join(','));
 
     const persistent = this.session || this.sessionPath !== undefined || this.sessionId !== undefined || this.continueSession;
     toggle('--no-session', !persistent);
     flag('--session', this.sessionPath);
+    if (this.sessionId !== undefined && !isPi1) lacks('sessionId', '--session-id', ' (use sessionPath, or resume)');
     flag('--session-id', this.sessionId);
     toggle('--continue', this.continueSession);
     flag('--session-dir', this.sessionDir);
+    if (this.sessionName !== undefined && !isPi1) lacks('sessionName', '--name');
     flag('--name', this.sessionName);
 
     flag('--system-prompt', this.systemPrompt);
@@ -186,10 +238,18 @@ export class PiConfig {
 
     toggle('--no-extensions', this.noExtensions);
     toggle('--no-skills', this.noSkills);
-    toggle('--no-prompt-templates', this.noPromptTemplates);
-    toggle('--no-themes', this.noThemes);
-    toggle('--no-context-files', this.noContextFiles);
-    toggle('--offline', this.offline);
+    if (isOmp) {
+      // omp has no prompt templates, themes or AGENTS.md discovery flags; its "rules" are the context files.
+      if (this.isSet('noPromptTemplates') && this.noPromptTemplates) lacks('noPromptTemplates', '--no-prompt-templates');
+      if (this.isSet('noThemes') && this.noThemes) lacks('noThemes', '--no-themes');
+      toggle('--no-rules', this.noContextFiles);
+      if (this.offline) lacks('offline', '--offline', ' (omp always probes local model servers)');
+    } else {
+      toggle('--no-prompt-templates', this.noPromptTemplates);
+      toggle('--no-themes', this.noThemes);
+      toggle('--no-context-files', this.noContextFiles);
+      toggle('--offline', this.offline);
+    }
     for (const extension of this.extensions) flag('-e', extension);
     argv.push(...this.extraArgs);
     return argv;
@@ -224,6 +284,19 @@ export class PiConfig {
     }
     Object.assign(env, this.extraEnv);
     return env;
+  }
+
+  /**
+   * The command line to spawn: `toArgv()`, or with a `launcher`, `[...launcher, 'env',
+   * 'NAME=value', …, binary, …]` where the variables are pidriver's own (agent dir, offline,
+   * `extraEnv`, …). The remote side keeps its own environment (PATH, HOME); nothing of the
+   * local one is sent.
+   */
+  toLaunchArgv(options: { readonly dialect?: Dialect } = {}): string[] {
+    const argv = this.toArgv(options);
+    if (!this.launcher) return argv;
+    const env = Object.entries(this.toEnv({})).map(([name, value]) => `${name}=${value}`);
+    return [...this.launcher, 'env', ...env, ...argv];
   }
 
   /** A plain object of the fields with the API key redacted. */

@@ -73,7 +73,12 @@ export interface SessionDiedNotice {
 /** The manager's own events, interleaved with the sessions' events on its `events$`. */
 export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice;
 
-/** What the manager's `events$` emits: the sessions' events `E` and the manager's notices. */
+/**
+ * What the manager's `events$` emits: the sessions' events `E` (as they are, each with its
+ * `sessionId`) and the manager's {@link ManagerNotice}s. Tell them apart with
+ * {@link isManagerNotice}; session events must therefore not use the notices' `type` tags (no
+ * `PiEvent` does).
+ */
 export type ManagerEvent<E = ManagedSessionEvent> = E | ManagerNotice;
 
 /** The `type` tags of {@link ManagerNotice}. */

@@ -148,8 +148,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   #run: Run | undefined;
   #runsFinished = 0;
   #closing: Promise<CloseResult> | undefined;
+  #closeRequested = false;
   #terminated = false;
-  #stdoutEnded = false;
   #initialRun: Promise<RunResult> | undefined;
 
   constructor(options: PiSessionOptions) {
@@ -275,7 +275,12 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * `events$` completes; prompts still waiting reject with `TransportClosedError`.
    */
   close(): Promise<CloseResult> {
-    this.#closing ??= this.#close();
+    if (!this.#closing) {
+      // Flag first: the transport may end stdout synchronously inside #close(), and that must
+      // not look like an unexpected death.
+      this.#closeRequested = true;
+      this.#closing = this.#close();
+    }
     return this.#closing;
   }
 
@@ -869,14 +874,13 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #onStdoutEnd(error: unknown): void {
-    this.#stdoutEnded = true;
-    if (this.#closing || this.#terminated) return;
+    if (this.#closeRequested || this.#terminated) return;
     // stdout ended: pi exited, or closed stdout while alive. Either way the session is over.
     const exitOrTimeout = firstValueFrom(
       race(from(this.#transport.exited), timer(1_000, this.#scheduler).pipe(map(() => undefined))),
     );
     void exitOrTimeout.then(async (exit) => {
-      if (this.#closing || this.#terminated) return;
+      if (this.#closeRequested || this.#terminated) return;
       const info = exit ?? (await this.#transport.close({ timeoutMs: this.config.terminateTimeoutMs }));
       const reason = exit ? `pi exited unexpectedly (${describeExit(info)})` : 'pi closed its stdout';
       const failure = new TransportClosedError(reason, { ...info, cause: error });
@@ -914,7 +918,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #closedError(): Error | undefined {
-    if (this.#terminated || this.#closing) return new TransportClosedError('the session is closed', this.#state.value.exit ?? {});
+    if (this.#terminated || this.#closeRequested) return new TransportClosedError('the session is closed', this.#state.value.exit ?? {});
     return undefined;
   }
 

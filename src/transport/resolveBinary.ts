@@ -22,14 +22,42 @@ export interface ResolvedBinary {
  * the current `node` (`process.execPath`), so the child doesn't depend on `node` being on the
  * scrubbed `PATH`.
  */
-export async function resolveBinary(binary: string, options: { cwd?: string; pathEnv?: string | undefined } = {}): Promise<ResolvedBinary> {
+export async function resolveBinary(
+  binary: string,
+  options: { cwd?: string; pathEnv?: string | undefined; runtime?: string | undefined } = {},
+): Promise<ResolvedBinary> {
+  const path = await findExecutable(binary, options);
+  const target = await realpath(path).catch(() => path);
+  const interpreter = await shebangInterpreter(target);
+  if (options.runtime !== undefined) {
+    // An explicit runtime runs the script (omp under a Bun that isn't on PATH).
+    return { file: await findExecutable(options.runtime, options), prefixArgs: [target], resolvedPath: target };
+  }
+  if (interpreter === 'node' || (/\.(?:c|m)?js$/.test(target) && interpreter === undefined)) {
+    return { file: process.execPath, prefixArgs: [target], resolvedPath: target };
+  }
+  if (interpreter === 'bun') {
+    const bun = await findExecutable('bun', options).catch(() => {
+      throw new PiNotFoundError('bun', {
+        cause: new Error(`${binary} is a Bun script (omp needs Bun >= 1.3): install bun or set PiConfig.runtime`),
+      });
+    });
+    return { file: bun, prefixArgs: [target], resolvedPath: target };
+  }
+  return { file: path, prefixArgs: [], resolvedPath: target };
+}
+
+/** An absolute path, or the first match in node_modules/.bin upwards, then on PATH. */
+async function findExecutable(name: string, options: { cwd?: string; pathEnv?: string | undefined }): Promise<string> {
   const searched: string[] = [];
-  const candidates = isAbsolute(binary) ? [binary] : [...binDirsUpwards(options.cwd ?? process.cwd()), ...pathDirs(options.pathEnv)].map((dir) => join(dir, binary));
+  const candidates = isAbsolute(name)
+    ? [name]
+    : [...binDirsUpwards(options.cwd ?? process.cwd()), ...pathDirs(options.pathEnv)].map((dir) => join(dir, name));
   for (const candidate of candidates) {
     searched.push(candidate);
-    if (await isExecutable(candidate)) return describe(candidate);
+    if (await isExecutable(candidate)) return candidate;
   }
-  throw new PiNotFoundError(binary, { searched: isAbsolute(binary) ? [] : uniqueDirs(searched) });
+  throw new PiNotFoundError(name, { searched: isAbsolute(name) ? [] : uniqueDirs(searched) });
 }
 
 function* binDirsUpwards(from: string): Generator<string> {
@@ -59,24 +87,21 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-async function describe(path: string): Promise<ResolvedBinary> {
-  const target = await realpath(path).catch(() => path);
-  if (await isNodeScript(target)) return { file: process.execPath, prefixArgs: [target], resolvedPath: target };
-  return { file: path, prefixArgs: [], resolvedPath: target };
-}
-
-async function isNodeScript(path: string): Promise<boolean> {
-  if (/\.(?:c|m)?js$/.test(path)) return true;
+/** `node` or `bun` from a `#!/usr/bin/env node`-style first line, if any. */
+async function shebangInterpreter(path: string): Promise<'node' | 'bun' | 'other' | undefined> {
   try {
     const handle = await open(path, 'r');
     try {
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(128), 0, 128, 0);
       const firstLine = buffer.subarray(0, bytesRead).toString('utf8').split('\n', 1)[0] ?? '';
-      return /^#!.*\bnode\b/.test(firstLine);
+      if (!firstLine.startsWith('#!')) return undefined;
+      if (/\bnode\b/.test(firstLine)) return 'node';
+      if (/\bbun\b/.test(firstLine)) return 'bun';
+      return 'other';
     } finally {
       await handle.close();
     }
   } catch {
-    return false;
+    return undefined;
   }
 }
