@@ -18,7 +18,7 @@ import { startFakePiEnv } from 'pidriver/testing';
 
 /** A CI bot's policy: never `rm`, allow read-only tools, deny everything else. */
 export const safeCiPolicy: Policy = chain(
-  denyTools((toolName, request) => toolName === 'bash' && /\brm\b/.test(String(request.args?.['command'] ?? ''))),
+  denyTools((toolName, request) => toolName === 'bash' && /\brm\b/.test(typeof request.args?.['command'] === 'string' ? request.args['command'] : '')),
   allowTools(['read', 'grep', 'find', 'ls']),
   denyAll('CI policy: this tool is not allowed unattended'),
 );

@@ -56,7 +56,7 @@ async function readAll(response: Response): Promise<{ text: string; error: unkno
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return { text, error: undefined };
-      text += decoder.decode(value, { stream: true });
+      text += decoder.decode(value as Uint8Array, { stream: true });
     }
   } catch (error) {
     return { text, error };
@@ -110,7 +110,7 @@ function toolCallsOf(chunks: readonly Json[]): ToolCallSeen[] {
       const call = (calls[index] ??= { id: '', name: '', arguments: '' });
       if (typeof part['id'] === 'string') call.id = part['id'];
       if (typeof fn['name'] === 'string') call.name = fn['name'];
-      call.arguments += String(fn['arguments'] ?? '');
+      call.arguments += typeof fn['arguments'] === 'string' ? fn['arguments'] : '';
     }
   }
   return calls;

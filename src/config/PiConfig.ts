@@ -178,7 +178,7 @@ export class PiConfig {
 
   /** The fields that were given (including the API key, without defaults), e.g. to merge into another config. */
   toInput(): PiConfigInput {
-    return structuredClone(this.#input) as PiConfigInput;
+    return structuredClone<PiConfigInput>(this.#input);
   }
 
   /** Which env var `apiKey` goes under: `apiKeyEnv`, else the provider's, else `<PROVIDER>_API_KEY`, else `ANTHROPIC_API_KEY`. */

@@ -84,6 +84,15 @@ export class CommandChannel {
     return true;
   }
 
+  /** Fails one pending command (e.g. its response could not be read). */
+  failCommand(id: string, error: Error): boolean {
+    const pending = this.#pending.get(id);
+    if (!pending) return false;
+    this.#settle(id);
+    pending.reject(error);
+    return true;
+  }
+
   /** Fails every pending command, and every later one, with `error`. */
   rejectAll(error: Error): void {
     this.#closedError ??= error;

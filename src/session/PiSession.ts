@@ -13,7 +13,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { PiConfig, ThinkingLevel } from '../config/PiConfig.js';
-import { PiDriverError, PiPolicyError, PiStartError, TransportClosedError } from '../errors.js';
+import { PiDriverError, PiPolicyError, PiProtocolError, PiStartError, TransportClosedError } from '../errors.js';
 import { attachPolicyContext } from '../policies/context.js';
 import { askHost } from '../policies/askHost.js';
 import { cancel, coerceDecision, deny } from '../policies/decisions.js';
@@ -427,17 +427,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   #onLine(line: TransportLine): void {
     this.#touch();
     if (line instanceof OversizeLine) {
-      this.#emit(
-        {
-          type: 'error',
-          code: 'line_too_long',
-          fatal: false,
-          message: `dropped a ${line.bytes}-byte line from pi (maxLineBytes is ${this.config.maxLineBytes})`,
-          raw: undefined,
-          line: line.head,
-        },
-        line.head.length,
-      );
+      this.#onOversizeLine(line);
       return;
     }
     if (line.trim().length === 0) return;
@@ -451,6 +441,31 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       return;
     }
     this.#onFrame(parsed.frame, parsed.raw, line.length);
+  }
+
+  /**
+   * A line over `maxLineBytes` was dropped as it arrived; only its head is known. It becomes an
+   * `error` event, and what the head says still counts: a dropped `agent_end` still ends the
+   * run, a dropped response still settles (rejects) its command.
+   */
+  #onOversizeLine(line: OversizeLine): void {
+    this.#emit(
+      {
+        type: 'error',
+        code: 'line_too_long',
+        fatal: false,
+        message: `dropped a ${line.bytes}-byte line from pi (maxLineBytes is ${this.config.maxLineBytes})`,
+        raw: undefined,
+        line: line.head,
+      },
+      line.head.length,
+    );
+    const type = /^\{"type":"([a-z_]+)"/.exec(line.head)?.[1];
+    if (type === 'agent_end') this.#onPiAgentEnd();
+    if (type === 'response' || /^\{"id":"[^"]*","type":"response"/.test(line.head)) {
+      const id = /^\{"id":"([^"]*)"/.exec(line.head)?.[1];
+      if (id !== undefined) this.#channel.failCommand(id, new PiProtocolError(`pi's response to command ${id} was larger than maxLineBytes (${line.bytes} bytes)`, line.head));
+    }
   }
 
   #onFrame(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
@@ -737,7 +752,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       open.timeout = timer(request.timeoutMs, this.#scheduler).subscribe(() => this.#withdraw(request.requestId));
     }
     if (this.#policySubscription === undefined) {
-      void this.#answer(open, failClosed(request, 'no policy is running'));
+      this.#answerQuietly(open, failClosed(request, 'no policy is running'));
       return;
     }
     this.#policyRestarts = 0;
@@ -760,7 +775,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     const message = `interaction policy failed: ${error instanceof Error ? error.message : String(error)}`;
     this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
     for (const open of [...this.#openRequests.values()]) {
-      if (open.awaitingPolicy) void this.#answer(open, failClosed(open.request, message));
+      if (open.awaitingPolicy) this.#answerQuietly(open, failClosed(open.request, message));
     }
     // Restart the policy for the next requests, unless it keeps dying without any new request.
     if (this.#policyRestarts++ < 3) this.#subscribePolicy();
@@ -775,20 +790,28 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     } catch (error) {
       const message = `policy answered request ${answer.requestId} with an invalid decision: ${(error as Error).message}`;
       this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
-      void this.#answer(open, failClosed(open.request, message));
+      this.#answerQuietly(open, failClosed(open.request, message));
       return;
     }
     if (decision.kind === 'defer') {
       open.awaitingPolicy = false; // stays open for session.respond()
       return;
     }
-    void this.#answer(open, decision);
+    this.#answerQuietly(open, decision);
   }
 
   async #answer(open: OpenRequest, decision: Exclude<Decision, { kind: 'defer' }>): Promise<void> {
     if (this.#openRequests.get(open.request.requestId) !== open) return;
     this.#closeRequest(open);
     await this.#write(toUiResponse(open.request, decision));
+  }
+
+  /**
+   * An answer nobody awaits (from a policy, or a cancel on abort/close). If the write fails, pi
+   * is gone: the death path reports that, so the rejection is dropped here on purpose.
+   */
+  #answerQuietly(open: OpenRequest, decision: Exclude<Decision, { kind: 'defer' }>): void {
+    this.#answer(open, decision).catch(() => undefined);
   }
 
   #withdraw(requestId: string): void {
@@ -807,7 +830,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /** Cancels every open request on the wire (before an abort or close: pi can't abort while a dialog waits). */
   #cancelOpenRequests(): void {
     for (const open of [...this.#openRequests.values()]) {
-      this.#answer(open, cancel()).catch(() => undefined);
+      this.#answerQuietly(open, cancel());
     }
   }
 

@@ -14,10 +14,20 @@ import { TIMESTAMP_PLACEHOLDER } from './normalizeTranscript.js';
 /** How fast records are released. */
 export type ReplayTiming = 'asap' | 'recorded';
 
-/** Context given to {@link ReplayTranscriptOptions.unmatched}. */
+/** Context given to {@link ReplayTranscriptOptions.unmatched}, as of the moment the answer is released. */
 export interface UnmatchedContext {
-  /** The `get_state` data to answer from: the last one released, else the transcript's first, else a minimal idle state. */
+  /**
+   * The `get_state` data to answer from: the last one released, else the transcript's first,
+   * else {@link ReplayTranscriptOptions.state}, else a minimal idle state (with the model of the
+   * `spawn` note's `--provider`/`--model` flags, if any).
+   */
   readonly state: Readonly<Record<string, unknown>>;
+  /**
+   * Whether the recorded pi was in a run at this point of the recording: from a successful
+   * `prompt` response that starts a run (pi sets `isStreaming` before it writes that response)
+   * or an `agent_start`, until the next `agent_end`.
+   */
+  readonly streaming: boolean;
 }
 
 /** Options of {@link replayTranscript}. */
@@ -39,10 +49,12 @@ export interface ReplayTranscriptOptions {
    */
   readonly replyLatencyMs?: number;
   /**
-   * Answers a command no recorded `in` line matches; returns the frames to write. The default
-   * answers `get_state` from {@link UnmatchedContext.state} with `isStreaming: false`, ignores
-   * `extension_ui_response` (pi never answers those), and fails anything else with
-   * `success: false` and an error saying the transcript has no answer for it.
+   * Answers a command no recorded `in` line matches; returns the frames to write. It is called
+   * when the answer is due (see {@link replyLatencyMs}). The default answers `get_state` from
+   * {@link UnmatchedContext.state} with `isStreaming` set to {@link UnmatchedContext.streaming}
+   * (so `false` whenever the recorded pi was idle, e.g. after each `agent_end`) and
+   * `isCompacting: false`, ignores `extension_ui_response` (pi never answers those), and fails
+   * anything else with `success: false` and an error saying the transcript has no answer for it.
    */
   readonly unmatched?: (command: SentCommand, context: UnmatchedContext) => readonly object[];
   /** The pid to report. Default 424242. */
@@ -83,9 +95,10 @@ const MINIMAL_STATE: Readonly<Record<string, unknown>> = Object.freeze({ isStrea
 
 type InState = 'open' | 'matched' | 'skipped';
 
+/** A command waiting for its synthesized answer. */
 interface Synthetic {
   readonly t: number;
-  readonly line: string;
+  readonly command: SentCommand;
 }
 
 /**
@@ -127,8 +140,10 @@ export class ReplayTransport implements PiTransport {
   readonly #stderr = new StderrTail();
   readonly #readyT: number;
   readonly #firstState: Readonly<Record<string, unknown>> | undefined;
+  readonly #spawnState: Readonly<Record<string, unknown>>;
   #synthetic: Synthetic[] = [];
   #lastState: Readonly<Record<string, unknown>> | undefined;
+  #streaming = false;
   #onStderr: ((line: string) => void) | undefined;
   #claimed = false;
   #subscribed = false;
@@ -156,6 +171,7 @@ export class ReplayTransport implements PiTransport {
     });
     this.#readyT = records.find((record) => record.dir === 'out')?.t ?? Number.POSITIVE_INFINITY;
     this.#firstState = records.map((record) => (record.dir === 'out' ? stateOf(record.line) : undefined)).find((state) => state !== undefined);
+    this.#spawnState = spawnState(records);
     this.exited = new Promise((resolve) => {
       this.#resolveExit = resolve;
     });
@@ -226,11 +242,8 @@ export class ReplayTransport implements PiTransport {
         else this.#idMap.delete(recordedId);
       }
     } else {
-      const answer = this.#options.unmatched ?? defaultUnmatched;
-      const frames = answer(parsed, { state: this.#state() });
-      this.deviations.push({ kind: 'unmatched', type: parsed.type, id: parsed.id, answered: frames.length > 0 });
       const t = Math.max(this.#now, this.#readyT) + (this.#options.replyLatencyMs ?? 1);
-      for (const frame of frames) this.#synthetic.push({ t, line: JSON.stringify(frame) });
+      this.#synthetic.push({ t, command: parsed });
     }
     this.#kick();
     return Promise.resolve();
@@ -277,7 +290,9 @@ export class ReplayTransport implements PiTransport {
     if (!this.#closing) {
       this.#closing = true;
       this.#version++;
-      this.#synthetic = [];
+      for (const { command } of this.#synthetic.splice(0)) {
+        this.deviations.push({ kind: 'unmatched', type: command.type, id: command.id, answered: false });
+      }
       let eof = -1;
       for (let index = this.#cursor; index < this.records.length; index++) {
         if (this.#isEof(this.records[index] as TranscriptRecord)) {
@@ -307,7 +322,7 @@ export class ReplayTransport implements PiTransport {
   }
 
   #state(): Readonly<Record<string, unknown>> {
-    return this.#lastState ?? this.#firstState ?? this.#options.state ?? MINIMAL_STATE;
+    return this.#lastState ?? this.#firstState ?? this.#options.state ?? this.#spawnState;
   }
 
   /** The recorded `in` a sent command matches: in the burst of unplayed `in` lines ahead. */
@@ -404,7 +419,11 @@ export class ReplayTransport implements PiTransport {
     if (synthetic && (next.kind !== 'record' || synthetic.t <= next.record.t)) {
       this.#synthetic.shift();
       if (Number.isFinite(synthetic.t)) this.#now = Math.max(this.#now, synthetic.t);
-      this.#emit(synthetic.line);
+      const answer = this.#options.unmatched ?? defaultUnmatched;
+      const frames = answer(synthetic.command, { state: this.#state(), streaming: this.#streaming });
+      const { type, id } = synthetic.command;
+      this.deviations.push({ kind: 'unmatched', type, id, answered: frames.length > 0 });
+      for (const frame of frames) this.#emit(JSON.stringify(frame));
       return;
     }
     if (next.kind !== 'record') {
@@ -420,6 +439,7 @@ export class ReplayTransport implements PiTransport {
           this.#emit(new OversizeLine(record.oversize, record.line));
           return;
         }
+        this.#track(record.line, this.#cursor - 1);
         const line = this.#rewrite(record.line, record.t);
         if (line !== undefined) this.#emit(line);
         return;
@@ -433,6 +453,25 @@ export class ReplayTransport implements PiTransport {
       default:
         return;
     }
+  }
+
+  /** Follows whether the recorded pi is in a run (see {@link UnmatchedContext.streaming}). */
+  #track(line: string, index: number): void {
+    const marker = markerOf(line);
+    if (marker === 'start') this.#streaming = true;
+    else if (marker === 'end') this.#streaming = false;
+    else if (marker === 'prompt-ok') this.#streaming ||= this.#nextMarker(index + 1) === 'start';
+  }
+
+  /** The next `agent_start`/`agent_end`/prompt response recorded from `from` on. */
+  #nextMarker(from: number): Marker | undefined {
+    for (let index = from; index < this.records.length; index++) {
+      const record = this.records[index] as TranscriptRecord;
+      if (record.dir !== 'out') continue;
+      const marker = markerOf(record.line);
+      if (marker) return marker;
+    }
+    return undefined;
   }
 
   /** Puts timestamps back, rewrites recorded ids to the session's, drops answers to skipped commands. */
@@ -502,7 +541,9 @@ export class ReplayTransport implements PiTransport {
  *   (not a JSON object with a string `type`) are skipped.
  * - The `out` lines recorded after an `in` are released once it is matched; the session's extra
  *   `get_state` commands (it sends one after each `agent_end`) get a synthesized answer from the
- *   last recorded `get_state` data with `isStreaming: false`.
+ *   last recorded `get_state` data, with `isStreaming: false` whenever the recorded pi was idle
+ *   at that point (after an `agent_end`), `true` inside a recorded run (so a `get_state` sent
+ *   between a prompt's response and its `agent_start` doesn't end the run early).
  * - `err` lines feed `stderrTail` and `onStderr`; an `exit` record ends stdout and resolves
  *   `exited` with the recorded code and signal; a `close stdin` note waits for `close()`.
  * - `"<ts>"` placeholders (see {@link TranscriptNormalizer}) become epoch-ms numbers again.
@@ -532,7 +573,8 @@ export function replayTranscript(source: string | readonly (string | TranscriptR
 function defaultUnmatched(command: SentCommand, context: UnmatchedContext): readonly object[] {
   const id = command.id === undefined ? {} : { id: command.id };
   if (command.type === 'get_state') {
-    return [{ ...id, type: 'response', command: 'get_state', success: true, data: { ...context.state, isStreaming: false, isCompacting: false } }];
+    const data = { ...context.state, isStreaming: context.streaming, isCompacting: false };
+    return [{ ...id, type: 'response', command: 'get_state', success: true, data }];
   }
   if (command.type === 'extension_ui_response') return [];
   return [
@@ -544,6 +586,42 @@ function defaultUnmatched(command: SentCommand, context: UnmatchedContext): read
       error: `pidriver replay: the transcript has no recorded answer for "${command.type}"`,
     },
   ];
+}
+
+type Marker = 'start' | 'end' | 'prompt-ok';
+
+/** Run boundaries in a recorded stdout line. */
+function markerOf(line: string): Marker | undefined {
+  const start = line.includes('"agent_start"');
+  const end = line.includes('"agent_end"');
+  const prompt = line.includes('"prompt"') && line.includes('"response"');
+  if (!start && !end && !prompt) return undefined;
+  const type = asObject(line)?.['type'];
+  if (type === 'agent_start') return 'start';
+  if (type === 'agent_end') return 'end';
+  if (type === 'response' && prompt) {
+    const frame = asObject(line);
+    if (frame?.['command'] === 'prompt' && frame['success'] === true) return 'prompt-ok';
+  }
+  return undefined;
+}
+
+/** A minimal idle state, with the model named by the `spawn` note's flags when there is one. */
+function spawnState(records: readonly TranscriptRecord[]): Readonly<Record<string, unknown>> {
+  const spawn = records.find((record) => record.dir === 'note' && record.note.startsWith('spawn '));
+  if (spawn?.dir !== 'note') return MINIMAL_STATE;
+  const argv = spawn.note.split(/\s+/);
+  const flag = (name: string): string | undefined => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const model = flag('--model');
+  if (model === undefined) return MINIMAL_STATE;
+  const slash = model.indexOf('/');
+  const provider = flag('--provider') ?? (slash > 0 ? model.slice(0, slash) : undefined);
+  if (provider === undefined) return MINIMAL_STATE;
+  const id = flag('--provider') === undefined && slash > 0 ? model.slice(slash + 1) : model;
+  return Object.freeze({ ...MINIMAL_STATE, model: { provider, id } });
 }
 
 function asObject(line: string): Record<string, unknown> | undefined {
