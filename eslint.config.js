@@ -1,6 +1,7 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
 import rxjsX from 'eslint-plugin-rxjs-x';
+import { builtinModules } from 'node:module';
 
 export default tseslint.config(
   {
@@ -38,6 +39,29 @@ export default tseslint.config(
           patterns: [
             { group: ['execa', 'node:child_process', 'child_process'], message: 'only src/transport spawns processes' },
             { group: ['**/session/**', '**/transport/**', '**/manager/**'], message: 'policies/protocol must not depend on sessions or transports' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // pidriver/browser runs in browsers and any bundler: no Node built-ins, nothing that spawns or serves.
+    files: ['src/browser/**', 'examples/web/page/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...builtinModules.map((name) => ({ name, message: 'pidriver/browser must not import Node built-ins' })),
+            { name: 'pidriver', message: 'browser code imports pidriver/browser, not the Node entry point' },
+          ],
+          patterns: [
+            { group: ['node:*'], message: 'pidriver/browser must not import Node built-ins' },
+            { group: ['execa'], message: 'pidriver/browser must not spawn processes' },
+            {
+              group: ['**/transport/**', '**/manager/**', '**/bridge/**', '**/testing/**', '**/config/**', '**/session/PiSession*', '**/session/PiClient*', '**/index.js', '!./index.js', 'pidriver/*', '!pidriver/browser'],
+              message: 'pidriver/browser may use protocol, usage, errors, ReplayHub and types only',
+            },
           ],
         },
       ],

@@ -6,17 +6,36 @@ export default defineConfig([
       index: 'src/index.ts',
       protocol: 'src/protocol/index.ts',
       testing: 'src/testing/index.ts',
+      bridge: 'src/bridge/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // Not `clean`: the configs build in parallel, so cleaning in one could delete another's
+    // output. `npm run build` empties dist/ before tsup runs.
+    clean: false,
+    // Keep class names (`UsageTotals.name`, error names in stack traces) as written.
+    keepNames: true,
     target: 'node20',
     platform: 'node',
     shims: true,
     splitting: true,
     treeshake: true,
     external: ['rxjs', 'zod', 'execa'],
+  },
+  {
+    // pidriver/browser: no Node built-ins (lint-enforced, and spec/browser/bundle.spec.ts checks the output).
+    entry: { browser: 'src/browser/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: false,
+    keepNames: true,
+    target: 'es2022',
+    platform: 'browser',
+    splitting: false,
+    treeshake: true,
+    external: ['rxjs', 'zod'],
   },
   {
     // The pi approval extension: loaded by pi itself with `-e dist/extension/approval.js`.

@@ -10,6 +10,8 @@ export default defineConfig({
       { find: /^pidriver$/, replacement: src('index.ts') },
       { find: /^pidriver\/testing$/, replacement: src('testing/index.ts') },
       { find: /^pidriver\/protocol$/, replacement: src('protocol/index.ts') },
+      { find: /^pidriver\/bridge$/, replacement: src('bridge/index.ts') },
+      { find: /^pidriver\/browser$/, replacement: src('browser/index.ts') },
     ],
   },
   test: {

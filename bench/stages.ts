@@ -5,8 +5,9 @@
  *
  *   npx tsx bench/stages.ts            # both shapes
  *
- * Stages: split (LineSplitter: bytes → strings), + parseLine (the zod-validated frame), + the
- * whole PiSession (FakeTransport → events$), and for reference pi RpcClient's reader
+ * Stages: split (LineSplitter: bytes → strings), split + scan (what SubprocessTransport does:
+ * message_update lines read by the fast path), + parseLine, the whole PiSession (FakeTransport →
+ * events$) over plain or pre-scanned lines, and for reference pi RpcClient's reader
  * (StringDecoder + string split + JSON.parse of every line).
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { parseLine } from '../src/protocol/parseLine.js';
 import { PiSession } from '../src/session/PiSession.js';
 import { FakeTransport } from '../src/testing/FakeTransport.js';
 import { LineSplitter } from '../src/transport/LineSplitter.js';
+import type { TransportLine } from '../src/transport/PiTransport.js';
 
 const CHUNK = 64 * 1024;
 const root = resolve(import.meta.dirname, '..');
@@ -50,7 +52,7 @@ function best(label: string, frames: number, run: () => void | Promise<void>): P
   })();
 }
 
-async function sessionOver(lines: readonly string[]): Promise<number> {
+async function sessionOver(lines: readonly TransportLine[]): Promise<number> {
   const transport = new FakeTransport();
   const session = new PiSession({ sessionId: 'bench', transport, config: PiConfig.parse({}), cwd: root });
   await session.start();
@@ -68,11 +70,19 @@ async function main(): Promise<void> {
     const pieces = chunks(stream);
     const lines: string[] = [];
     new LineSplitter().push(stream, (line) => lines.push(line as string));
+    const scanned: TransportLine[] = [];
+    new LineSplitter(undefined, { scanMessageUpdates: true }).push(stream, (line) => scanned.push(line));
     const frames = lines.length;
     const rows: string[] = [];
     rows.push(
       await best('split (LineSplitter)', frames, () => {
         const splitter = new LineSplitter();
+        for (const piece of pieces) splitter.push(piece, () => undefined);
+      }),
+    );
+    rows.push(
+      await best('split + scan (LineSplitter, scanMessageUpdates: the transport)', frames, () => {
+        const splitter = new LineSplitter(undefined, { scanMessageUpdates: true });
         for (const piece of pieces) splitter.push(piece, () => undefined);
       }),
     );
@@ -86,6 +96,11 @@ async function main(): Promise<void> {
     rows.push(
       await best('PiSession only (lines pre-split, FakeTransport → events$)', frames, async () => {
         await sessionOver(lines);
+      }),
+    );
+    rows.push(
+      await best('PiSession only (lines pre-scanned, as from SubprocessTransport)', frames, async () => {
+        await sessionOver(scanned);
       }),
     );
     rows.push(

@@ -23,7 +23,7 @@ export const safeCiPolicy: Policy = chain(
   denyAll('CI policy: this tool is not allowed unattended'),
 );
 
-async function main(): Promise<void> {
+export async function main(log: (line: string) => void = console.log): Promise<void> {
   await using env = await startFakePiEnv();
   const client = new PiClient({ config: env.config, approve: 'all' });
 
@@ -31,26 +31,26 @@ async function main(): Promise<void> {
     const file = `policy-${label.replace(/\W+/g, '-')}.txt`;
     await using session = await client.start({ cwd: env.cwd, ...(policy ? { policy } : {}) });
     onSession?.(session);
-    const ends = session.events$.pipe(ofType('tool_end')).subscribe((end) => console.log(`  tool_end: isError=${end.isError} ${JSON.stringify(end.result.trim())}`));
+    const ends = session.events$.pipe(ofType('tool_end')).subscribe((end) => log(`  tool_end: isError=${end.isError} ${JSON.stringify(end.result.trim())}`));
     await session.prompt(`scenario:tool-bash [[cmd:echo hi > ${file}]]`);
     ends.unsubscribe();
-    console.log(`  ${label}: file ${existsSync(join(env.cwd, file)) ? 'created' : 'NOT created'}\n`);
+    log(`  ${label}: file ${existsSync(join(env.cwd, file)) ? 'created' : 'NOT created'}\n`);
   };
 
-  console.log('1. safeCiPolicy');
+  log('1. safeCiPolicy');
   await tryPolicy('safe-ci', safeCiPolicy);
 
-  console.log('2. askHost with a (simulated) human who takes 100 ms and says yes');
+  log('2. askHost with a (simulated) human who takes 100 ms and says yes');
   await tryPolicy(
     'ask-host',
     askHost((request, { signal }) => {
-      console.log(`  asked: ${request.prompt.title} / ${request.prompt.message}`);
+      log(`  asked: ${request.prompt.title} / ${request.prompt.message}`);
       // `signal` aborts if the request is withdrawn (run aborted, session closed): stop asking then.
       return timer(100).pipe(map(() => !signal.aborted));
     }),
   );
 
-  console.log('3. default: the app answers pending requests with respond()');
+  log('3. default: the app answers pending requests with respond()');
   await tryPolicy('respond', undefined, (session) => {
     session.pending$.pipe(filter((pending) => pending.length > 0)).subscribe((pending) => {
       for (const request of pending) void session.respond(request.requestId, 'Approve');

@@ -59,14 +59,16 @@ PiConfigError.prototype.name = 'PiConfigError';
 /** The pi (or omp) executable could not be found or is not executable. */
 export class PiNotFoundError extends PiDriverError {
   readonly binary: string;
+  /** The directories searched. */
+  readonly searched: readonly string[];
 
-  constructor(binary: string, options?: { cause?: unknown; searched?: readonly string[] }) {
+  /** `hint` replaces the default advice (install pi or set `PiConfig.binary`), e.g. for a missing runtime. */
+  constructor(binary: string, options?: { cause?: unknown; searched?: readonly string[]; hint?: string }) {
     const where = options?.searched?.length ? ` (looked in: ${options.searched.join(', ')})` : '';
-    super(
-      `pi executable not found: ${binary}${where}. Install @mariozechner/pi-coding-agent or set PiConfig.binary to an absolute path.`,
-      { cause: options?.cause, code: 'PI_NOT_FOUND' },
-    );
+    const hint = options?.hint ?? 'Install @mariozechner/pi-coding-agent or set PiConfig.binary to an absolute path.';
+    super(`pi executable not found: ${binary}${where}. ${hint}`, { cause: options?.cause, code: 'PI_NOT_FOUND' });
     this.binary = binary;
+    this.searched = options?.searched ?? [];
   }
 }
 PiNotFoundError.prototype.name = 'PiNotFoundError';
@@ -176,13 +178,21 @@ export class PiPolicyError extends PiDriverError {
 }
 PiPolicyError.prototype.name = 'PiPolicyError';
 
-/** The pi dialect in use does not support this operation. */
+/**
+ * The pi dialect in use does not support this operation (a command only another dialect has,
+ * a thinking level it lacks): rejected locally instead of sent, so nothing waits for an answer
+ * that can't come. `session.capabilities` says what is supported.
+ */
 export class PiUnsupportedError extends PiDriverError {
   readonly operation: string;
+  /** The dialect (and version, when known) that lacks it, e.g. `omp 18.2.3`. */
+  readonly dialect: string;
 
-  constructor(operation: string, dialect: string) {
-    super(`${operation} is not supported by ${dialect}`, { code: 'PI_UNSUPPORTED' });
+  /** `hint` is appended to the message (e.g. what this dialect calls it instead). */
+  constructor(operation: string, dialect: string, hint?: string) {
+    super(`${operation} is not supported by ${dialect}${hint ? ` (${hint})` : ''}`, { code: 'PI_UNSUPPORTED' });
     this.operation = operation;
+    this.dialect = dialect;
   }
 }
 PiUnsupportedError.prototype.name = 'PiUnsupportedError';

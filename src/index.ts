@@ -2,6 +2,7 @@
  * pidriver: drive the pi coding agent (`pi --mode rpc`) as typed RxJS streams.
  *
  * @packageDocumentation
+ * @module pidriver
  */
 export { PiClient } from './session/PiClient.js';
 export type { PiClientOptions, StartOptions } from './session/PiClient.js';
@@ -10,9 +11,14 @@ export type { PiSessionOptions } from './session/PiSession.js';
 export type { PromptImage, PromptOptions, RunResult, SessionState, SessionStatus } from './session/types.js';
 export { eachValueFrom } from './session/eachValueFrom.js';
 export { ofType } from './session/ofType.js';
+export { coalesceDeltas } from './session/coalesceDeltas.js';
 
-export { PiConfig, PiConfigSchema, THINKING_LEVELS, DEFAULT_ENV_PASSTHROUGH } from './config/PiConfig.js';
-export type { PiConfigData, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
+export { PiConfig, PiConfigSchema, THINKING_LEVELS, DEFAULT_ENV_PASSTHROUGH, DIALECTS, shellQuote } from './config/PiConfig.js';
+export type { Dialect, PiConfigData, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
+export { capabilitiesOf, DIALECT_NAMES } from './protocol/dialects.js';
+export type { Capabilities } from './protocol/dialects.js';
+export { detectDialect, detectPi } from './transport/detectDialect.js';
+export type { DetectedPi } from './transport/detectDialect.js';
 export { PROVIDER_API_KEY_ENV } from './config/providerEnv.js';
 
 export { UsageTotals } from './usage/UsageTotals.js';
@@ -30,7 +36,8 @@ export type {
   TransportFactoryOptions,
   TransportLine,
 } from './transport/PiTransport.js';
-export { LineSplitter, OversizeLine } from './transport/LineSplitter.js';
+export { LineSplitter, OversizeLine, ScannedLine } from './transport/LineSplitter.js';
+export type { LineSplitterOptions, SplitLine } from './transport/LineSplitter.js';
 
 export {
   isPiDriverError,

@@ -1,9 +1,9 @@
 /**
  * The floor: spawn the fake pi, split stdout on `\n`, `JSON.parse` each line, nothing else.
- * `node floor.mjs <shape>`.
+ * `node floor.mjs <shape> [runs]`.
  */
 import { spawn } from 'node:child_process';
-import { measure, report, STREAM_PI, type StreamInfo, type StreamResult } from './measure.js';
+import { measure, report, SHAPE, STREAM_PI, type StreamInfo, type StreamResult } from './measure.js';
 
 type Frame = { type?: string; data?: { stream?: StreamInfo } };
 
@@ -38,7 +38,7 @@ async function floor(shape: string): Promise<StreamResult> {
     };
     child.stdin.write('{"id":"s0","type":"get_state"}\n');
   });
-  const result = await measure('floor', shape, stream, () => {
+  const result = await measure('floor', shape, stream, (index) => {
     let delivered = 0;
     const done = new Promise<void>((resolveDone) => {
       onLine = (value) => {
@@ -46,7 +46,7 @@ async function floor(shape: string): Promise<StreamResult> {
         if (value.type === 'agent_end') resolveDone();
       };
     });
-    child.stdin.write('{"id":"p1","type":"prompt","message":"go"}\n');
+    child.stdin.write(`${JSON.stringify({ id: `p${index}`, type: 'prompt', message: 'go' })}\n`);
     return { done, delivered: () => delivered };
   });
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
@@ -55,4 +55,4 @@ async function floor(shape: string): Promise<StreamResult> {
   return result;
 }
 
-report(floor(process.argv[2] ?? 'quadratic'));
+report(floor(SHAPE));

@@ -1,12 +1,13 @@
 /**
  * pi's own `RpcClient` (imported from the package root, as its docs show), `onEvent` until
- * `agent_end`. It spawns `node <cliPath> --mode rpc`; `cliPath` is the fake pi. `node rpcclient.mjs <shape>`.
+ * `agent_end`. It spawns `node <cliPath> --mode rpc`; `cliPath` is the fake pi.
+ * `node rpcclient.mjs <shape> [runs]`.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpcClient } from '@mariozechner/pi-coding-agent';
-import { measure, report, STREAM_PI, type StreamInfo, type StreamResult } from './measure.js';
+import { measure, report, SHAPE, STREAM_PI, type StreamInfo, type StreamResult } from './measure.js';
 
 async function rpcclient(shape: string): Promise<StreamResult> {
   const client = new RpcClient({ cliPath: STREAM_PI, env: { STREAM_PI_SHAPE: shape }, cwd: mkdtempSync(join(tmpdir(), 'bench-')) });
@@ -28,4 +29,4 @@ async function rpcclient(shape: string): Promise<StreamResult> {
   return result;
 }
 
-report(rpcclient(process.argv[2] ?? 'quadratic'));
+report(rpcclient(SHAPE));

@@ -1,8 +1,10 @@
 /**
  * Time to ready of the real pi (`node_modules/.bin/pi`, offline, against the bundled fake LLM):
  * `client.start()` vs a raw spawn that writes `get_state` at once and waits for its reply. Same
- * argv and environment (from `startFakePiEnv().config`). One warm-up each, then `runs` interleaved
- * pairs, alternating who goes first. `node startup.mjs <runs>`.
+ * argv and environment (from `startFakePiEnv().config`, `approve: 'none'`). One warm-up each, then
+ * `runs` interleaved pairs, alternating who goes first; each pair is followed by a `client.start()`
+ * with the default approvals (which loads pidriver's approval extension: another argv, for
+ * information). `node startup.mjs <runs>`.
  */
 import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
@@ -20,9 +22,9 @@ async function startup(runs: number): Promise<StartupResult> {
     const argv = env.config.toArgv().slice(1);
     const childEnv = env.config.toEnv(process.env);
 
-    const viaPidriver = async (): Promise<number> => {
+    const viaPidriver = async (approve: 'none' | undefined = 'none'): Promise<number> => {
       const started = performance.now();
-      const session = await client.start({ cwd: env.cwd, approve: 'none' });
+      const session = await client.start({ cwd: env.cwd, ...(approve ? { approve } : {}) });
       const elapsed = performance.now() - started;
       await session.close();
       return elapsed;
@@ -50,13 +52,16 @@ async function startup(runs: number): Promise<StartupResult> {
     // One warm-up of each (disk cache), then interleaved, alternating who goes first.
     await raw();
     await viaPidriver();
-    const result: StartupResult = { contender: 'startup', order: [], pidriverMs: [], rawMs: [] };
+    await viaPidriver(undefined);
+    const result: StartupResult = { contender: 'startup', order: [], pidriverMs: [], rawMs: [], defaultApprovalsMs: [] };
     for (let index = 0; index < runs; index++) {
       const pidriverFirst = index % 2 === 1;
       result.order.push(pidriverFirst ? 'pidriver,raw' : 'raw,pidriver');
       if (pidriverFirst) result.pidriverMs.push(await viaPidriver());
       result.rawMs.push(await raw());
       if (!pidriverFirst) result.pidriverMs.push(await viaPidriver());
+      // Not the same argv as raw: the default approvals add `-e <pidriver's approval extension>`.
+      result.defaultApprovalsMs.push(await viaPidriver(undefined));
     }
     return result;
   } finally {

@@ -2,7 +2,7 @@
  * A factory of valid `InteractionRequest` events for policy specs.
  */
 import { fakeInteractionRequest } from '../../src/testing/fakeInteractionRequest.js';
-import type { Decision, PolicyAnswer } from '../../src/policies/types.js';
+import type { Decision, PolicyAnswer, PolicySession } from '../../src/policies/types.js';
 import type { InteractionKind, InteractionRequest } from '../../src/protocol/events.js';
 
 export { APPROVAL_OPTIONS } from '../../src/testing/fakeInteractionRequest.js';
@@ -23,3 +23,11 @@ export function permission(toolName = 'bash', overrides: Overrides = {}): Intera
 export function answerFor(request: InteractionRequest, decision: Decision): PolicyAnswer {
   return { requestId: request.requestId, decision };
 }
+
+/** A stand-in for the session a request belongs to (a `PolicySession`), for context specs. */
+export const fakeSession: PolicySession = Object.freeze({
+  sessionId: 'the-session',
+  pending: [],
+  respond: () => Promise.resolve(),
+  abort: () => Promise.resolve(),
+});

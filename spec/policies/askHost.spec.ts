@@ -7,7 +7,7 @@ import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, answer, cancel, defer, deny } from '../../src/policies/decisions.js';
 import type { Decision, DecisionInput, PolicyContext } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { makeRequest, permission } from '../helpers/requests.js';
+import { fakeSession, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 const to = (request: InteractionRequest, decision: Decision) => ({ requestId: request.requestId, decision });
@@ -210,7 +210,7 @@ describe('askHost', () => {
     it('passes the session and an abort signal; the signal aborts once the answer is taken', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const withdraw = new AbortController();
-        const a = withPolicyContext(permission(), { signal: withdraw.signal, session: 'the-session' });
+        const a = withPolicyContext(permission(), { signal: withdraw.signal, session: fakeSession });
         const seen: PolicyContext[] = [];
         const request$ = cold('-a|', { a });
         expectObservable(request$.pipe(askHost((_request, context) => (seen.push(context), cold('--y', { y: true }))))).toBe(
@@ -219,7 +219,7 @@ describe('askHost', () => {
         );
         scheduler.flush();
         expect(seen).toHaveLength(1);
-        expect(seen[0]?.session).toBe('the-session');
+        expect(seen[0]?.session).toBe(fakeSession);
         expect(seen[0]?.signal).not.toBe(withdraw.signal);
         expect(seen[0]?.signal.aborted).toBe(true);
         expect(withdraw.signal.aborted).toBe(false);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attachPolicyContext, policyContext, withPolicyContext } from '../../src/policies/context.js';
 import * as policies from '../../src/policies/index.js';
-import { permission } from '../helpers/requests.js';
+import { fakeSession, permission } from '../helpers/requests.js';
 
 describe('policy context', () => {
   it('defaults to a signal that never aborts, and no session', () => {
@@ -13,8 +13,8 @@ describe('policy context', () => {
   it('returns what the session attached, keyed by the request object', () => {
     const request = permission();
     const controller = new AbortController();
-    attachPolicyContext(request, { signal: controller.signal, session: 'S' });
-    expect(policyContext(request)).toEqual({ signal: controller.signal, session: 'S' });
+    attachPolicyContext(request, { signal: controller.signal, session: fakeSession });
+    expect(policyContext(request)).toEqual({ signal: controller.signal, session: fakeSession });
     expect(policyContext({ ...request }).signal).not.toBe(controller.signal); // a copy has none
     const replaced = new AbortController();
     attachPolicyContext(request, { signal: replaced.signal });

@@ -9,7 +9,7 @@ import { allow, answer, cancel, deny } from '../../src/policies/decisions.js';
 import { timeoutDecision } from '../../src/policies/timeoutDecision.js';
 import type { DecisionInput, Policy } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, fakeSession, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 /** An asymmetric matcher where a string is expected (marble values are compared with toEqual). */
@@ -133,13 +133,13 @@ describe('timeoutDecision', () => {
 
   it('passes the inner policy a copy of the request with the same data and session', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = withPolicyContext(permission(), { signal: new AbortController().signal, session: 'S' });
+      const a = withPolicyContext(permission(), { signal: new AbortController().signal, session: fakeSession });
       const seen: { request: InteractionRequest; session: unknown }[] = [];
       const inner = askHost((request, { session }) => (seen.push({ request, session }), [true]));
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(2, false, inner))).toBe('A|', { A: to(a, allow()) });
       scheduler.flush();
       expect(seen[0]?.request).toEqual(a);
-      expect(seen[0]?.session).toBe('S');
+      expect(seen[0]?.session).toBe(fakeSession);
     });
   });
 

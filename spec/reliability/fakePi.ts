@@ -81,16 +81,28 @@ export class Tracker {
   }
 }
 
-/** Collects everything `events$` emits and how it ended. */
-export function record(session: PiSession): { readonly events: PiEvent[]; readonly done: Promise<{ error: unknown; completed: boolean }> } {
+/**
+ * Collects everything `events$` emits and how it ended. `done` is bounded: it rejects if
+ * `events$` neither errors nor completes within `ms`, so a hang fails fast and says so.
+ */
+export function record(
+  session: PiSession,
+  ms = 20_000,
+): { readonly events: PiEvent[]; readonly done: Promise<{ error: unknown; completed: boolean }> } {
   const events: PiEvent[] = [];
-  const done = new Promise<{ error: unknown; completed: boolean }>((resolve) => {
+  const done = new Promise<{ error: unknown; completed: boolean }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`events$ neither errored nor completed within ${ms} ms`)), ms);
+    const settle = (outcome: { error: unknown; completed: boolean }) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
     session.events$.subscribe({
       next: (event) => events.push(event),
-      error: (error: unknown) => resolve({ error, completed: false }),
-      complete: () => resolve({ error: undefined, completed: true }),
+      error: (error: unknown) => settle({ error, completed: false }),
+      complete: () => settle({ error: undefined, completed: true }),
     });
   });
+  done.catch(() => undefined); // a test that never awaits it must not leave a rejection behind
   return { events, done };
 }
 

@@ -282,7 +282,11 @@ describe('PiSession (fake transport)', () => {
       await session.respond('r1', false);
       expect(transport.sent.at(-1)).toEqual({ type: 'extension_ui_response', id: 'r1', confirmed: false });
       expect(session.pending).toHaveLength(0);
-      await expect(session.respond('r1', true)).rejects.toBeInstanceOf(PiPolicyError);
+      // A late second answer is ignored: nothing more is written.
+      const written = transport.sent.length;
+      await expect(session.respond('r1', true)).resolves.toBeUndefined();
+      expect(transport.sent).toHaveLength(written);
+      await expect(session.respond('never-seen', true)).rejects.toBeInstanceOf(PiPolicyError);
     });
 
     it('fails closed when the policy throws', async () => {
@@ -326,7 +330,10 @@ describe('PiSession (fake transport)', () => {
       expect(session.pending).toHaveLength(1);
       scheduler.flush();
       expect(session.pending).toHaveLength(0);
-      await expect(session.respond('t1', 'x')).rejects.toBeInstanceOf(PiPolicyError);
+      // Late answers to a withdrawn request are ignored without error, and nothing is written.
+      const written = transport.sent.length;
+      await expect(session.respond('t1', 'x')).resolves.toBeUndefined();
+      expect(transport.sent).toHaveLength(written);
     });
 
     it('turns fire-and-forget UI frames into ui_notice events', async () => {

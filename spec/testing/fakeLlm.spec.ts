@@ -300,6 +300,23 @@ describe('startFakeLlm (HTTP)', () => {
     });
   });
 
+  it('echo[:N] replies with the last user message, in at most N deltas, never splitting a surrogate pair', async () => {
+    await withLlm(async (llm) => {
+      const text = `scenario:echo "quoted" é 😀😀😀 \u2028\u2029 end`;
+      const echoed = await postChat(llm, chatBody(text));
+      expect(textOf(echoed.chunks).join('')).toBe(text);
+      expect(textOf(echoed.chunks)).toHaveLength(4);
+
+      for (const parts of [1, 3, 7, 40, 1000]) {
+        const many = `scenario:echo:${parts} ${'😀'.repeat(9)}`;
+        const deltas = textOf((await postChat(llm, chatBody(many))).chunks);
+        expect(deltas.join('')).toBe(many);
+        expect(deltas.length).toBeLessThanOrEqual(parts);
+        expect(deltas.every((delta) => !/[\ud800-\udbff]$/.test(delta) && !/^[\udc00-\udfff]/.test(delta))).toBe(true);
+      }
+    });
+  });
+
   it('hangs after the headers, and close() still resolves', async () => {
     const llm = await startFakeLlm();
     const response = await fetch(`${llm.url}/chat/completions`, {

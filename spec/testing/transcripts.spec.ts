@@ -1,7 +1,9 @@
 /**
  * Golden tests: every recorded transcript (`../shared/fixtures/transcripts/*.jsonl`, pi 0.73 and
- * omp 18.2) replays through `PiClient` + `replayTranscript`, driven the way it was recorded, and
- * the session's normalized events must equal `spec/golden/<name>.json`.
+ * omp 18.2, and `spec/fixtures/transcripts/*.jsonl`, pi 1.5 and pi 0.73 with pidriver's approval
+ * extension, recorded by `spec/dialects/recordFixtures.ts`) replays through `PiClient` +
+ * `replayTranscript`, driven the way it was recorded, and the session's normalized events must
+ * equal `spec/golden/<name>.json`.
  *
  * `UPDATE_GOLDEN=1 npx vitest run spec/testing/transcripts.spec.ts` rewrites the golden files.
  *
@@ -26,6 +28,7 @@ import { replayTranscript } from '../../src/testing/replayTranscript.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
+const LOCAL_FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 const GOLDEN = join(repo, 'spec', 'golden');
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 
@@ -182,11 +185,14 @@ async function replayGolden(path: string, name: string): Promise<Golden> {
   return finish();
 }
 
-const transcripts = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES)
-      .filter((file) => file.endsWith('.jsonl'))
-      .sort()
-  : [];
+const transcriptsIn = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((file) => file.endsWith('.jsonl'))
+        .sort()
+    : [];
+const transcripts = [...transcriptsIn(FIXTURES), ...transcriptsIn(LOCAL_FIXTURES)];
+const pathOf = (file: string): string => (existsSync(join(LOCAL_FIXTURES, file)) ? join(LOCAL_FIXTURES, file) : join(FIXTURES, file));
 
 describe('golden transcripts (replayTranscript + PiClient)', () => {
   if (transcripts.length === 0) {
@@ -196,7 +202,7 @@ describe('golden transcripts (replayTranscript + PiClient)', () => {
 
   it.each(transcripts)('%s', async (file) => {
     const name = file.replace(/\.jsonl$/, '');
-    const path = join(FIXTURES, file);
+    const path = pathOf(file);
     const first = JSON.parse(JSON.stringify(await replayGolden(path, file))) as Golden;
     const second = JSON.parse(JSON.stringify(await replayGolden(path, file))) as Golden;
     expect(second, 'two replays of the same transcript differ: the golden would be flaky').toEqual(first);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, OversizeLine } from '../../src/transport/LineSplitter.js';
+import { LineSplitter, OversizeLine, ScannedLine } from '../../src/transport/LineSplitter.js';
 
 function split(chunks: readonly Uint8Array[], maxLineBytes?: number): (string | OversizeLine)[] {
   const splitter = new LineSplitter(maxLineBytes);
@@ -73,5 +73,69 @@ describe('LineSplitter', () => {
 
   it('replaces invalid UTF-8 instead of throwing', () => {
     expect(split([Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])])).toEqual(['{\uFFFD\uFFFD}']);
+  });
+
+  describe('with scanMessageUpdates', () => {
+    const partial = (text: string) => ({ role: 'assistant', content: [{ type: 'text', text }], stopReason: 'stop' });
+    const update073 = (delta: string, text: string) =>
+      JSON.stringify({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta, partial: partial(text) }, message: partial(text) });
+    const update1x = (delta: string) => JSON.stringify({ type: 'message_update', usage: { input: 1 }, assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta } });
+
+    function scanSplit(chunks: readonly Uint8Array[]): (string | OversizeLine | ScannedLine)[] {
+      const splitter = new LineSplitter(64 * 1024 * 1024, { scanMessageUpdates: true });
+      const lines: (string | OversizeLine | ScannedLine)[] = [];
+      for (const chunk of chunks) splitter.push(chunk, (line) => lines.push(line));
+      splitter.end((line) => lines.push(line));
+      return lines;
+    }
+
+    it('emits message_update lines as ScannedLines (the rest as strings), each with its exact text', () => {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(lineArb, fc.nat(2)), { minLength: 1, maxLength: 12 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 20 }), (items, crlf, offsets) => {
+          const lines = items.map(([text, kind]) => (kind === 0 ? text : kind === 1 ? update073(text.slice(0, 3), text.repeat(50)) : update1x(text)));
+          const result = scanSplit(cut(Buffer.from(lines.map((line) => line + (crlf ? '\r\n' : '\n')).join(''), 'utf8'), offsets));
+          expect(result).toHaveLength(lines.length);
+          // Read the texts only after everything was split: a ScannedLine must not depend on reused buffers.
+          result.forEach((out, index) => {
+            // One trailing \r is stripped: the line's own when it isn't followed by the one of CRLF.
+            const line = crlf ? (lines[index] as string) : (lines[index] as string).replace(/\r$/, '');
+            if (out instanceof ScannedLine) {
+              expect(line.startsWith('{"type":"message_update"')).toBe(true);
+              expect(out.line).toBe(line);
+              expect(out.bytes).toBe(Buffer.byteLength(line));
+            } else {
+              expect(out).toBe(line);
+            }
+          });
+          // Every well-formed message_update line took the fast path.
+          expect(result.filter((out) => out instanceof ScannedLine)).toHaveLength(lines.filter((line) => line.startsWith('{"type":"message_update"')).length);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('gives the scan without the resent copies, and decodes the full line only when asked', () => {
+      const line = update073('Hel', 'Hello');
+      const [out] = scanSplit([Buffer.from(`${line}\n`)]);
+      expect(out).toBeInstanceOf(ScannedLine);
+      const scanned = out as ScannedLine;
+      expect(scanned.scan.cut).toBe(true);
+      expect(JSON.parse(scanned.scan.text)).toEqual({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: 'Hel', partial: 0 }, message: 0 });
+      expect(scanned.scan.frame).toEqual({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: 'Hel' } });
+      expect(scanned.line).toBe(line);
+    });
+
+    it('leaves a message_update line it cannot vouch for as a string', () => {
+      const broken = '{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":"x","partial":{"a":}},"message":{}}';
+      expect(scanSplit([Buffer.from(`${broken}\n`)])).toEqual([broken]);
+    });
+
+    it('still drops oversize lines as they arrive', () => {
+      const splitter = new LineSplitter(100, { scanMessageUpdates: true });
+      const lines: unknown[] = [];
+      splitter.push(Buffer.from(`${update073('x', 'y'.repeat(200))}\n`), (line) => lines.push(line));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBeInstanceOf(OversizeLine);
+    });
   });
 });

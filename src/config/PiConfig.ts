@@ -1,7 +1,8 @@
-import { isAbsolute } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { PiConfigError } from '../errors.js';
+import { DIALECT_NAMES } from '../protocol/dialects.js';
 import { conventionalApiKeyEnv, PROVIDER_API_KEY_ENV } from './providerEnv.js';
 
 /** Thinking levels pi accepts (`max` is pi 1.x / omp). */
@@ -84,7 +85,8 @@ export const PiConfigSchema = z.strictObject({
   /**
    * An argv prefix that runs pi elsewhere with the same protocol: `['ssh', 'host']`,
    * `['docker', 'exec', '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod', '--']`. The scrubbed
-   * environment then travels as explicit `env -i NAME=value …` arguments.
+   * environment then travels as explicit `env -i NAME=value …` arguments (see
+   * {@link PiConfig.toLaunchArgv}); `binary` and `runtime` name programs on the other side.
    */
   launcher: z.array(nonEmpty).min(1, 'must name a command').optional(),
 }).superRefine((config, context) => {
@@ -103,8 +105,6 @@ export type PiConfigInput = z.input<typeof PiConfigSchema>;
 export type PiConfigData = z.output<typeof PiConfigSchema>;
 
 const REDACTED = '***';
-
-const DIALECT_NAMES: Record<Dialect, string> = { 'pi-0.73': 'pi 0.73', 'pi-1': 'pi 1.x', omp: 'omp' };
 
 /**
  * How a pi process is spawned: binary, model, tools, session and isolation. Immutable (frozen);
@@ -215,6 +215,7 @@ export class PiConfig {
 
     flag('--provider', this.provider);
     flag('--model', this.model);
+    if (this.thinking === 'max' && dialect === 'pi-0.73') lacks('thinking', "thinking level 'max'", " (use 'xhigh')");
     flag('--thinking', this.thinking);
     if (this.tools) flag('--tools', this.tools.join(','));
     toggle('--no-tools', this.noTools);
@@ -287,16 +288,47 @@ export class PiConfig {
   }
 
   /**
-   * The command line to spawn: `toArgv()`, or with a `launcher`, `[...launcher, 'env',
-   * 'NAME=value', …, binary, …]` where the variables are pidriver's own (agent dir, offline,
-   * `extraEnv`, …). The remote side keeps its own environment (PATH, HOME); nothing of the
-   * local one is sent.
+   * The command line to spawn. Without a `launcher` it is {@link toArgv} (a local runtime is
+   * resolved when spawning). With one, pi runs on the other side with the same protocol:
+   *
+   * ```
+   * [...launcher, 'sh', '-c', 'cd -- "$0" && exec env -i ${PATH+"PATH=$PATH"} … "$@"', cwd, 'PI_CODING_AGENT_DIR=…', …, runtime?, binary, …args]
+   * ```
+   *
+   * The child environment is rebuilt on the remote side as it is locally: `env -i`, then the
+   * `envPassthrough` names (and `apiKeyEnv`) with the **remote** values (a local PATH or HOME
+   * means nothing there), then pidriver's own variables (agent dir, offline, `extraEnv`) as
+   * explicit `NAME=value` arguments. With `inheritEnv` it is a plain `env NAME=value …` that
+   * keeps the remote environment. With `cwd`, pi starts in that directory over there. `ssh` joins its arguments into one remote shell command, so
+   * for an `ssh` launcher every argument is shell-quoted.
+   *
+   * @param options `dialect` for {@link toArgv}; `argv` replaces pi's own argv (e.g. `[binary, '--version']`);
+   *   `cwd`, the working directory on the other side (the script `cd`s there first).
    */
-  toLaunchArgv(options: { readonly dialect?: Dialect } = {}): string[] {
-    const argv = this.toArgv(options);
+  toLaunchArgv(options: { readonly dialect?: Dialect; readonly argv?: readonly string[]; readonly cwd?: string } = {}): string[] {
+    const argv = [...(options.argv ?? this.toArgv(options.dialect ? { dialect: options.dialect } : {}))];
     if (!this.launcher) return argv;
-    const env = Object.entries(this.toEnv({})).map(([name, value]) => `${name}=${value}`);
-    return [...this.launcher, 'env', ...env, ...argv];
+    const command = this.runtime ? [this.runtime, ...argv] : argv;
+    const own = Object.entries(this.toEnv({})).map(([name, value]) => `${name}=${value}`);
+    // `$0` of the script carries the remote cwd (or just names the shell).
+    const cd = options.cwd !== undefined ? 'cd -- "$0" && ' : '';
+    const zero = options.cwd ?? 'sh';
+    let remote: string[];
+    if (this.inheritEnv) {
+      remote = ['sh', '-c', `${cd}exec env "$@"`, zero, ...own, ...command];
+    } else {
+      // NAME=<remote value of SOURCE>, only when SOURCE is set over there.
+      const pairs = new Map<string, string>(this.envPassthrough.map((name) => [name, name]));
+      if (this.apiKeyEnv) {
+        pairs.set(this.apiKeyEnv, this.apiKeyEnv);
+        const providerName = this.provider ? (PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider)) : undefined;
+        if (providerName && !pairs.has(providerName)) pairs.set(providerName, this.apiKeyEnv);
+      }
+      const passthrough = [...pairs].map(([name, source]) => `\${${source}+"${name}=$${source}"}`).join(' ');
+      remote = ['sh', '-c', `${cd}exec env -i ${passthrough} "$@"`.replace(/ {2,}/g, ' '), zero, ...own, ...command];
+    }
+    const launcherName = basename(this.launcher[0] ?? '');
+    return [...this.launcher, ...(launcherName === 'ssh' ? remote.map(shellQuote) : remote)];
   }
 
   /** A plain object of the fields with the API key redacted. */
@@ -313,6 +345,11 @@ export class PiConfig {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+/** One argument as a POSIX shell word (for launchers such as `ssh` that hand a command line to a shell). */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -9,10 +9,11 @@
  *   comma-separated list of tool names; default `bash,edit,write`.
  * - Before a guarded tool runs it calls `ctx.ui.select(title, ['Approve', 'Approve always', 'Deny'])`.
  *   On the wire that is an `extension_ui_request` `select` whose title is
- *   `Allow tool: <name>\n<detail>\n[pidriver toolCallId=<id>]`; pidriver classifies it as a
- *   `permission` request. `Approve` runs the tool; `Approve always` runs it and stops asking
- *   for that tool (while this pi process lives); `Deny` or `Deny: <reason>` blocks it with that
- *   reason; anything else (cancelled, timed out, aborted, an error) blocks it: fail closed.
+ *   `Allow tool: <name>\n<detail>\n[pidriver toolCallId=<id>]`, the marker always its last line and
+ *   the id percent-encoded; pidriver classifies it as a `permission` request. `Approve` runs the
+ *   tool; `Approve always` runs it and stops asking for that tool (while this pi process lives);
+ *   `Deny` or `Deny: <reason>` blocks it with that reason; anything else (cancelled, timed out,
+ *   aborted, an error) blocks it: fail closed.
  * - With `PIDRIVER_ASK_TOOL=1`: an `ask_user({ question })` tool that asks `ctx.ui.input(question)`
  *   and returns `User answered: <answer>`; a cancelled question is a tool error.
  */
@@ -63,7 +64,10 @@ function detailOf(event: ToolCallEvent): string {
 }
 
 function titleOf(event: ToolCallEvent): string {
-  return `Allow tool: ${event.toolName}\n${detailOf(event)}\n[pidriver toolCallId=${event.toolCallId}]`;
+  // The id comes from the model and may be any text: percent-encoded, it can't break the marker
+  // line or forge one (a raw `]\n[pidriver toolCallId=<other call>` would point the host at
+  // another call). Ordinary ids (`call_…`, `toolu_…`) are unchanged by the encoding.
+  return `Allow tool: ${event.toolName}\n${detailOf(event)}\n[pidriver toolCallId=${encodeURIComponent(event.toolCallId)}]`;
 }
 
 function dialogOptions(signal: AbortSignal | undefined): ExtensionUIDialogOptions | undefined {

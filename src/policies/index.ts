@@ -15,6 +15,7 @@ export type {
   Policy,
   PolicyAnswer,
   PolicyContext,
+  PolicySession,
 } from './types.js';
 export { allow, allowAlways, answer, cancel, coerceDecision, defer, deny, isDecision } from './decisions.js';
 export { toUiResponse } from './toUiResponse.js';

@@ -54,10 +54,25 @@ export interface PolicyAnswer {
  */
 export type Policy = OperatorFunction<InteractionRequest, PolicyAnswer>;
 
+/**
+ * The part of a session a host callback may use (a `PiSession` is one). Structural, so policies
+ * stay independent of the session module and tests can pass a small fake.
+ */
+export interface PolicySession {
+  /** The session's stable local id. */
+  readonly sessionId: string;
+  /** Open interaction requests, oldest first. */
+  readonly pending: readonly InteractionRequest[];
+  /** Answers an interaction request (see `PiSession.respond`). */
+  respond(requestId: string, value: DecisionInput): Promise<void>;
+  /** Aborts the current run. */
+  abort(): Promise<void>;
+}
+
 /** What a host callback gets besides the request. */
 export interface PolicyContext {
   /** Aborts when the request is withdrawn: run aborted, session closed, or pi's own dialog timeout passed. */
   readonly signal: AbortSignal;
   /** The session the request belongs to (absent in unit tests that don't attach one). */
-  readonly session?: unknown;
+  readonly session?: PolicySession;
 }

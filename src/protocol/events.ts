@@ -4,7 +4,8 @@
  * These are pidriver's own events, normalised from pi's wire frames (see `frames.ts`). Every
  * event carries the local `sessionId`, a gap-free increasing `seq` (per session, from 1), and
  * `raw`: the decoded wire frame it came from (for `message_update` without the resent partial
- * message, see `parseLine`).
+ * message, see `parseLine`; for those frames it is decoded on first read, so a consumer that
+ * never reads `raw` never pays for it).
  */
 import { z } from 'zod';
 import { UsageTotals } from '../usage/UsageTotals.js';

@@ -207,14 +207,38 @@ export type ExtensionUiRequestFrame = z.infer<typeof ExtensionUiRequestFrameSche
 // ---------------------------------------------------------------------------------------------
 // omp-only (§5.6, §8)
 
-export const ReadyFrameSchema = z.looseObject({ type: z.literal('ready'), protocolVersion: opt(z.number()) });
+export const ReadyFrameSchema = z.looseObject({
+  type: z.literal('ready'),
+  protocolVersion: opt(z.number()),
+  supportedProtocolVersions: opt(z.array(z.number())),
+  maxFrameBytes: opt(z.number()),
+  maxReassembledFrameBytes: opt(z.number()),
+});
 export const PromptResultFrameSchema = z.looseObject({
   type: z.literal('prompt_result'),
   id: opt(z.string()),
   agentInvoked: opt(z.boolean()),
+  /** `completed` | `aborted` | `error` (18.3); absent in 18.2's slash-command result. */
   status: opt(z.string()),
+  error: opt(z.looseObject({ message: opt(z.string()), retryable: opt(z.boolean()) })),
+  sessionSettled: opt(z.boolean()),
 });
 export const SessionSettledFrameSchema = z.looseObject({ type: z.literal('session_settled') });
+/** One piece of an oversize frame (protocol v2, §8.1): base64 of UTF-8 JSON, strictly in order. */
+export const RpcChunkFrameSchema = z.looseObject({
+  type: z.literal('rpc_chunk'),
+  chunkId: z.string(),
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+  byteLength: opt(z.number().int().nonnegative()),
+  data: z.string(),
+});
+/** A frame omp could not send in protocol v1 (over its 1 MiB limit), replaced by this. */
+export const RpcFrameErrorFrameSchema = z.looseObject({
+  type: z.literal('rpc_frame_error'),
+  originalType: opt(z.string()),
+  error: opt(z.string()),
+});
 
 /** Schemas by frame `type`. A `type` missing here is an unknown frame (passed through, never an error). */
 export const FRAME_SCHEMAS = {
@@ -242,6 +266,8 @@ export const FRAME_SCHEMAS = {
   ready: ReadyFrameSchema,
   prompt_result: PromptResultFrameSchema,
   session_settled: SessionSettledFrameSchema,
+  rpc_chunk: RpcChunkFrameSchema,
+  rpc_frame_error: RpcFrameErrorFrameSchema,
 } as const;
 
 export type KnownFrameType = keyof typeof FRAME_SCHEMAS;

@@ -6,6 +6,7 @@ import { PiConfig, type PiConfigInput } from '../config/PiConfig.js';
 import { PiConfigError } from '../errors.js';
 import type { Policy } from '../policies/types.js';
 import type { TransportFactory } from '../transport/PiTransport.js';
+import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
 import { DEFAULT_APPROVE, withApprovals, type ApproveSetting } from './approvalExtension.js';
 import { findSessionFile } from './findSessionFile.js';
@@ -87,9 +88,14 @@ export class PiClient {
    */
   async start(options: StartOptions = {}): Promise<PiSession> {
     let config = options.config ? PiConfig.parse(options.config) : this.config;
-    const cwd = await resolveCwd(options.cwd ?? config.workspace ?? process.cwd());
+    const cwd = await resolveCwd(options.cwd ?? config.workspace ?? process.cwd(), config.launcher !== undefined);
     config = await applyResume(config, options.resume);
+    // Which pi this is decides the argv, the approvals and the run-end signal. A custom transport
+    // (a fake, a replay) is not asked: the session learns the dialect from the wire instead.
+    const detected = this.#options.transportFactory && !config.dialect ? undefined : await detectPi(config);
+    if (detected && !config.dialect) config = config.with({ dialect: detected.dialect });
     config = withApprovals(config, options.approve ?? this.#options.approve ?? DEFAULT_APPROVE, { askTool: options.askTool ?? false });
+    if (config.dialect) config.toArgv(); // a field this dialect has no flag for fails here, before anything is spawned
     const sessionId = options.sessionId ?? randomUUID();
     const onStderr = this.#options.onStderr;
     const transportFactory: TransportFactory =
@@ -104,6 +110,7 @@ export class PiClient {
       ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
     });
     const policy = options.policy ?? this.#options.policy;
+    const dialect = detected ?? transport.dialect;
     const session = new PiSession({
       sessionId,
       transport,
@@ -112,6 +119,7 @@ export class PiClient {
       ...(policy ? { policy } : {}),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
+      ...(dialect ? { dialect: dialect.dialect, ...(dialect.version ? { version: dialect.version } : {}) } : {}),
     });
     await session.start(options.signal);
     if (options.task !== undefined && options.sendInitial !== false) session.startInitialRun(options.task);
@@ -119,7 +127,12 @@ export class PiClient {
   }
 }
 
-async function resolveCwd(cwd: string): Promise<string> {
+/** The working directory: a local directory, or with a launcher an absolute path on the other side. */
+async function resolveCwd(cwd: string, remote: boolean): Promise<string> {
+  if (remote) {
+    if (!isAbsolute(cwd)) throw new PiConfigError(`cwd must be an absolute path on the launcher's side: ${cwd}`, { field: 'cwd' });
+    return cwd;
+  }
   const absolute = isAbsolute(cwd) ? cwd : resolve(cwd);
   const info = await stat(absolute).catch(() => undefined);
   if (!info?.isDirectory()) throw new PiConfigError(`cwd is not a directory: ${absolute}`, { field: 'cwd' });

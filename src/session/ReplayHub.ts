@@ -18,8 +18,14 @@ export interface ReplayLimits {
 export class ReplayHub<T> {
   readonly #subject = new Subject<T>();
   readonly #limits: ReplayLimits;
-  #buffer: { value: T; bytes: number }[] = [];
+  /**
+   * The window as a ring: values and their sizes in two parallel arrays (no wrapper object per
+   * value), `#head` the oldest, `#size` how many. The arrays grow up to `maxEvents` and are reused.
+   */
+  #values: (T | undefined)[] = [];
+  #sizes: number[] = [];
   #head = 0;
+  #size = 0;
   #bytes = 0;
   #terminal: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
 
@@ -28,7 +34,7 @@ export class ReplayHub<T> {
   constructor(limits: ReplayLimits) {
     this.#limits = limits;
     this.observable = new Observable<T>((subscriber) => {
-      const snapshot = this.#buffer.slice(this.#head).map((entry) => entry.value);
+      const snapshot = this.#snapshot();
       const terminal = this.#terminal;
       if (terminal) {
         for (const value of snapshot) subscriber.next(value);
@@ -57,29 +63,57 @@ export class ReplayHub<T> {
 
   /** Number of values a late subscriber would get now. */
   get size(): number {
-    return this.#buffer.length - this.#head;
+    return this.#size;
   }
 
   next(value: T, bytes: number): void {
     if (this.#terminal) return;
-    this.#buffer.push({ value, bytes });
+    const { maxEvents, maxBytes } = this.#limits;
+    // Drop the oldest while the new value would not fit (it is always kept itself).
+    while (this.#size > 0 && (this.#size + 1 > maxEvents || this.#bytes + bytes > maxBytes)) this.#dropOldest();
+    if (this.#size === this.#values.length) this.#grow();
+    const slot = (this.#head + this.#size) % this.#values.length;
+    this.#values[slot] = value;
+    this.#sizes[slot] = bytes;
+    this.#size++;
     this.#bytes += bytes;
-    while (this.size > 1 && (this.size > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes)) {
-      const dropped = this.#buffer[this.#head++];
-      this.#bytes -= dropped?.bytes ?? 0;
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
-    }
     this.#subject.next(value);
   }
 
   /** Starts a new replay window (the next value is the first a late subscriber gets). */
   reset(): void {
-    this.#buffer = [];
+    this.#values = [];
+    this.#sizes = [];
     this.#head = 0;
+    this.#size = 0;
     this.#bytes = 0;
+  }
+
+  #dropOldest(): void {
+    this.#bytes -= this.#sizes[this.#head] as number;
+    this.#values[this.#head] = undefined; // let it be collected
+    this.#head = (this.#head + 1) % this.#values.length;
+    this.#size--;
+  }
+
+  /** Doubles the ring (up to `maxEvents`), oldest first at index 0. */
+  #grow(): void {
+    const capacity = Math.min(Math.max(16, this.#values.length * 2), Math.max(1, this.#limits.maxEvents));
+    const values = this.#snapshot() as (T | undefined)[];
+    const sizes: number[] = [];
+    for (let index = 0; index < this.#size; index++) sizes.push(this.#sizes[(this.#head + index) % this.#sizes.length] as number);
+    values.length = capacity;
+    sizes.length = capacity;
+    this.#values = values;
+    this.#sizes = sizes;
+    this.#head = 0;
+  }
+
+  /** The window's values, oldest first. */
+  #snapshot(): T[] {
+    const snapshot: T[] = [];
+    for (let index = 0; index < this.#size; index++) snapshot.push(this.#values[(this.#head + index) % this.#values.length] as T);
+    return snapshot;
   }
 
   complete(): void {

@@ -38,7 +38,7 @@ export function approvalExtensionPath(): string {
 export function withApprovals(config: PiConfig, approve: ApproveSetting, options: { askTool?: boolean } = {}): PiConfig {
   const tools = approve === 'all' || approve === 'none' ? approve : [...approve];
   const guards = !(tools === 'none' || (Array.isArray(tools) && tools.length === 0));
-  if (config.binary === 'omp' || config.binary.endsWith('/omp')) {
+  if (config.dialect === 'omp' || (config.dialect === undefined && (config.binary === 'omp' || config.binary.endsWith('/omp')))) {
     if (!guards || config.extraArgs.includes('--approval-mode')) return config;
     return config.with({ extraArgs: [...config.extraArgs, '--approval-mode', 'always-ask'] });
   }

@@ -27,8 +27,8 @@ export interface ToolContext {
  * Classifies an `extension_ui_request` dialog as a typed interaction request:
  * - a `select` offering `Approve`/`Deny` (omp's approvals, and pidriver's approval extension)
  *   and a `confirm` are **permission** requests; the tool is taken from the title
- *   (`Allow tool: <name>`, and our extension's `[pidriver toolCallId=…]` marker line, which is
- *   stripped) or from the running tool calls;
+ *   (`Allow tool: <name>`, and our extension's `[pidriver toolCallId=…]` marker, its last line,
+ *   which is stripped) or from the running tool calls;
  * - another `select` is a **choice**; `editor` is an **editor** request;
  * - `input` is a **question** when a tool is running (an LLM tool asking the user) and an
  *   **input** otherwise (e.g. a slash command asking for a value).
@@ -50,7 +50,7 @@ export function classifyDialog(frame: ExtensionUiRequestFrame, tools: ToolContex
     case 'confirm': {
       const title = frame.title ?? '';
       const message = frame.message ?? '';
-      const tool = findTool(tools, (call) => title.includes(call.name) || message.includes(call.name));
+      const tool = findTool(tools, (call) => title.includes(call.name) || message.includes(call.name), `${title}\n${message}`);
       return { ...base, kind: 'permission', prompt: { title, message }, ...toolFields(tool), default: false };
     }
     case 'editor':
@@ -78,18 +78,17 @@ function permissionFromSelect(
   base: Omit<RequestFields, 'kind' | 'prompt'>,
   tools: ToolContext,
 ): RequestFields {
-  const lines = (frame.title ?? '').split('\n');
-  let markedId: string | undefined;
-  const visible = lines.filter((line) => {
-    const marker = TOOL_CALL_MARKER.exec(line);
-    if (marker) markedId = marker[1];
-    return !marker;
-  });
+  const visible = (frame.title ?? '').split('\n');
+  // Only the last line is our extension's marker: the lines above carry model-chosen text (a
+  // command may contain a marker-like line), and the id in it is percent-encoded.
+  const marker = TOOL_CALL_MARKER.exec(visible.at(-1) ?? '');
+  const markedId = marker ? decodeMarkedId(marker[1] ?? '') : undefined;
+  if (marker) visible.pop();
   const [title = '', ...rest] = visible;
   const toolName = ALLOW_TOOL_TITLE.exec(title)?.[1]?.trim();
   const tool =
     (markedId !== undefined ? tools.openTools.get(markedId) : undefined) ??
-    (toolName !== undefined ? findTool(tools, (call) => call.name === toolName) : undefined);
+    (toolName !== undefined ? findTool(tools, (call) => call.name === toolName, rest.join('\n')) : undefined);
   return {
     ...base,
     kind: 'permission',
@@ -101,9 +100,30 @@ function permissionFromSelect(
   };
 }
 
-function findTool(tools: ToolContext, match: (call: OpenToolCall) => boolean): OpenToolCall | undefined {
-  for (const call of tools.openTools.values()) if (match(call)) return call;
-  return tools.announcedTools.find(match);
+/** The marker's id, percent-decoded (an extension build from before the encoding wrote it raw). */
+function decodeMarkedId(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+}
+
+/**
+ * The tool call a dialog is about. Several calls may match by name (two parallel `bash` calls);
+ * then the one whose string arguments all appear in the dialog's text wins (omp's approval
+ * says `Command: <command>`), so a policy that judges arguments sees the call that will run.
+ */
+function findTool(tools: ToolContext, match: (call: OpenToolCall) => boolean, text: string): OpenToolCall | undefined {
+  const candidates = [...tools.openTools.values(), ...tools.announcedTools].filter(match);
+  if (candidates.length <= 1) return candidates[0];
+  const described = candidates.filter((call) => argsAppearIn(call.args, text));
+  return described.length === 1 ? described[0] : (described[0] ?? candidates[0]);
+}
+
+function argsAppearIn(args: Record<string, unknown>, text: string): boolean {
+  const strings = Object.values(args).filter((value): value is string => typeof value === 'string' && value.length > 0);
+  return strings.length > 0 && strings.every((value) => text.includes(value));
 }
 
 function toolFields(tool: OpenToolCall | undefined): Pick<RequestFields, 'toolCallId' | 'toolName' | 'args'> {

@@ -1,29 +1,66 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { PiConfig } from '../config/PiConfig.js';
+import { PiConfigError } from '../errors.js';
 
-/**
- * Finds pi's session file for a session id. pi names session files
- * `<timestamp>_<sessionId>.jsonl` under `<sessionDir or agentDir/sessions>/<cwd-slug>/`.
- * Resuming by path avoids G15: `--session <id>` of another project's session makes pi ask
- * a y/N question on stdin.
- */
-export async function findSessionFile(config: PiConfig, sessionId: string): Promise<string | undefined> {
-  const root = config.sessionDir ?? join(config.agentDir ?? join(homedir(), '.pi', 'agent'), 'sessions');
-  return search(root, sessionId, 3);
+/** A session file and the session id in its name. */
+interface Candidate {
+  readonly path: string;
+  readonly id: string;
 }
 
-async function search(dir: string, sessionId: string, depth: number): Promise<string | undefined> {
+/**
+ * Finds pi's session file for a session id (or a unique prefix of one, as pi's own
+ * `--session <id>` accepts). pi names session files `<timestamp>_<sessionId>.jsonl` under
+ * `<sessionDir or agentDir/sessions>/<cwd-slug>/`. Resuming by path avoids G15: `--session <id>`
+ * of another project's session makes pi ask a y/N question on stdin.
+ *
+ * The directories are the ones pi itself would use: `sessionDir`, else
+ * `PI_CODING_AGENT_SESSION_DIR` from `extraEnv`, else `<agentDir>/sessions` (with `agentDir`
+ * falling back to `PI_CODING_AGENT_DIR` from `extraEnv`, then `~/.pi/agent`). With several files
+ * of the same session, the newest wins (the timestamps sort as text).
+ *
+ * @throws {PiConfigError} when the prefix matches more than one session.
+ */
+export async function findSessionFile(config: PiConfig, sessionId: string): Promise<string | undefined> {
+  const candidates: Candidate[] = [];
+  await collect(sessionRoot(config), sessionId, 3, candidates);
+  const exact = candidates.filter((candidate) => candidate.id === sessionId);
+  const matches = exact.length > 0 ? exact : candidates;
+  const ids = new Set(matches.map((candidate) => candidate.id));
+  if (ids.size > 1) {
+    throw new PiConfigError(`resume: "${sessionId}" matches ${ids.size} pi sessions (${[...ids].slice(0, 5).join(', ')}); give more of the id`, {
+      field: 'resume',
+    });
+  }
+  return matches.map((candidate) => candidate.path).sort((a, b) => basename(a).localeCompare(basename(b))).at(-1);
+}
+
+function sessionRoot(config: PiConfig): string {
+  const env = config.extraEnv;
+  const sessionDir = config.sessionDir ?? env['PI_CODING_AGENT_SESSION_DIR'];
+  if (sessionDir) return sessionDir;
+  const agentDir = config.agentDir ?? env['PI_CODING_AGENT_DIR'] ?? join(homedir(), '.pi', 'agent');
+  return join(agentDir, 'sessions');
+}
+
+/** The session id in a session file name: what follows the timestamp's `_`. */
+function idOf(fileName: string): string | undefined {
+  if (!fileName.endsWith('.jsonl')) return undefined;
+  const stem = fileName.slice(0, -'.jsonl'.length);
+  const underscore = stem.indexOf('_');
+  return underscore >= 0 ? stem.slice(underscore + 1) : stem;
+}
+
+async function collect(dir: string, sessionId: string, depth: number, into: Candidate[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
-    if (entry.isFile() && entry.name.endsWith('.jsonl') && entry.name.includes(sessionId)) return join(dir, entry.name);
+    const id = entry.isFile() ? idOf(entry.name) : undefined;
+    if (id?.startsWith(sessionId)) into.push({ path: join(dir, entry.name), id });
   }
-  if (depth === 0) return undefined;
+  if (depth === 0) return;
   for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const found = await search(join(dir, entry.name), sessionId, depth - 1);
-    if (found) return found;
+    if (entry.isDirectory()) await collect(join(dir, entry.name), sessionId, depth - 1, into);
   }
-  return undefined;
 }

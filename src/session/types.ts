@@ -16,7 +16,10 @@ export interface SessionState {
   readonly cwd: string;
   /** Runs finished so far. */
   readonly runs: number;
-  /** Events emitted so far (the last `seq`). */
+  /**
+   * Events emitted so far (the last `seq`), as of this snapshot. `session.state` and a new
+   * `state$` subscriber always see the current count; `state$` does not emit for it alone.
+   */
   readonly eventCount: number;
   /** Interaction requests waiting for an answer. */
   readonly pendingRequests: number;

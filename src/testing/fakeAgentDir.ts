@@ -8,6 +8,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PiConfig, type PiConfigInput } from '../config/PiConfig.js';
 
 /** Name of the custom provider in the fake `models.json` (pass it as `--provider`). */
 export const FAKE_PROVIDER = 'fake';
@@ -41,6 +42,7 @@ const DEFAULT_RETRY_DELAY_MS = 50;
 
 /**
  * Writes `models.json` (provider `fake`, models `fake-1` and `fake-think`) and `settings.json`
+ * (and their omp twins `models.yml` and `config.yml`)
  * into an agent directory and returns its path.
  *
  * pi may also create `auth.json` and `sessions/` in that directory on its own; it is meant to be
@@ -54,7 +56,36 @@ export async function writeFakeAgentDir(options: FakeAgentDirOptions): Promise<s
   await mkdir(dir, { recursive: true });
   await writeJson(join(dir, 'models.json'), fakeModelsConfig(options.baseUrl));
   await writeJson(join(dir, 'settings.json'), fakeSettings(options));
+  // omp reads the same settings as YAML (`models.yml`, `config.yml`); JSON is valid YAML.
+  await writeJson(join(dir, 'models.yml'), fakeModelsConfig(options.baseUrl));
+  await writeJson(join(dir, 'config.yml'), fakeSettings(options));
   return dir;
+}
+
+/** Options for {@link fakeAgentConfig}. */
+export interface FakeAgentConfigOptions extends FakeAgentDirOptions {
+  /** Fields merged over the fake defaults (e.g. `thinking`, `extraEnv`, `binary`). */
+  readonly config?: PiConfigInput;
+}
+
+/**
+ * Writes a fake agent directory (see {@link writeFakeAgentDir}) and returns a ready `PiConfig`
+ * for it: provider `fake`, model `fake-1`, `agentDir` set, offline. Use it when the fake LLM
+ * runs elsewhere (another process, or your own `startFakeLlm()`); `startFakePiEnv()` does both.
+ *
+ * ```ts
+ * const llm = await startFakeLlm();
+ * const config = await fakeAgentConfig({ baseUrl: llm.url });
+ * const session = await new PiClient({ config }).start({ cwd: projectDir });
+ * ```
+ *
+ * @param options The fake server URL, where to write, and config overrides.
+ * @return A frozen `PiConfig`.
+ */
+export async function fakeAgentConfig(options: FakeAgentConfigOptions): Promise<PiConfig> {
+  const { config, ...dirOptions } = options;
+  const agentDir = await writeFakeAgentDir(dirOptions);
+  return PiConfig.parse({ provider: FAKE_PROVIDER, model: FAKE_MODEL, agentDir, offline: true, ...config });
 }
 
 /** The `models.json` content, exactly as the recorded runs used it (real-pi.md §2.1). */

@@ -103,6 +103,7 @@ export interface FakeLlm extends AsyncDisposable {
 const DEFAULT_TEXT = ['Hello', ' from', ' the', ' fake', ' LLM.'] as const;
 const SLOW_DEFAULTS = { count: 60, intervalMs: 100 } as const;
 const LONG_DEFAULT_COUNT = 1000;
+const ECHO_DEFAULT_PARTS = 4;
 const HTTP_SCENARIOS: Readonly<Record<string, number>> = { http500: 500, http401: 401, http429: 429, http400: 400 };
 
 type ScenarioFn = (request: FakeLlmRequest, params: readonly number[]) => FakeReply;
@@ -151,6 +152,10 @@ const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenari
   ['long', (_request, [count = LONG_DEFAULT_COUNT]) => ({ text: Array.from({ length: count }, (_, i) => sixChars(i)) })],
   // pi's retries resend the same request, so `attempt` tells a first try from a retry without server state.
   ['flaky500', (request) => (request.attempt === 1 ? { status: 500 } : { text: DEFAULT_TEXT })],
+  // Replies with the last user message itself, so a test can check a prompt survived both hops
+  // (host → pi → LLM and back) byte for byte. Few deltas: pi 0.73 resends the whole partial
+  // message with every delta, so a 1 MB echo in many deltas would be quadratic on its stdout.
+  ['echo', (request, [parts = ECHO_DEFAULT_PARTS]) => ({ text: splitEvenly(request.lastUserText, parts) })],
   ['cut', () => ({ text: ['This will ', 'be cut'], cutAfter: 2 })],
   ['length', () => ({ text: 'Truncated answ', finishReason: 'length' })],
   ['hang', () => ({ hang: true })],
@@ -161,8 +166,9 @@ const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenari
  * The built-in scenario table: the reply the fake server sends when no `script` overrides it.
  *
  * The scenario comes from `request.scenario` (`text`, `think`, `tool-bash`, `tool-read`, `tool-two`,
- * `tool-ask`, `slow[:N[:MS]]`, `long[:N]`, `http500`, `http401`, `http429`, `http400`, `flaky500`,
- * `cut`, `length`, `hang`). Tool scenarios at step ≥ 1 reply `Tool said: ` + the JSON array of the
+ * `tool-ask`, `slow[:N[:MS]]`, `long[:N]`, `echo[:N]`, `http500`, `http401`, `http429`, `http400`,
+ * `flaky500`, `cut`, `length`, `hang`). `echo[:N]` replies with the last user message itself, in
+ * at most N deltas (default 4). Tool scenarios at step ≥ 1 reply `Tool said: ` + the JSON array of the
  * tool results. Overrides in the user text: `[[cmd:…]]` (tool-bash command), `[[path:…]]` (tool-read
  * path), `[[text:…]]` (text reply); the word `noretry` adds `x-should-retry: false`. An unknown
  * scenario replies with a text naming it. Exported so a `script` can delegate or compose.
@@ -204,6 +210,27 @@ function override(request: FakeLlmRequest, key: string): string | undefined {
 function textOverride(request: FakeLlmRequest): readonly string[] | undefined {
   const text = override(request, 'text');
   return text === undefined ? undefined : text.split(/(?=\s)/).filter((delta) => delta.length > 0);
+}
+
+/**
+ * `text` cut into at most `parts` deltas of about equal length, never inside a surrogate pair
+ * (a lone surrogate would not survive the JSON hops intact).
+ */
+function splitEvenly(text: string, parts: number): readonly string[] {
+  const count = Math.max(1, Math.min(Math.floor(parts) || 1, text.length));
+  const pieces: string[] = [];
+  let start = 0;
+  for (let index = 1; index <= count && start < text.length; index++) {
+    let end = index === count ? text.length : Math.max(start + 1, Math.round((text.length * index) / count));
+    if (end < text.length && isLowSurrogate(text.charCodeAt(end))) end++;
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /** A 6-character delta (`00042 `), so `long:N` replies have a predictable size. */

@@ -3,13 +3,33 @@
  * real pi offline (a fake OpenAI-compatible LLM server and an agent dir pointing at it).
  *
  * @packageDocumentation
+ * @module pidriver/testing
  */
 export { startFakeLlm, scenarioReply } from './fakeLlm.js';
 export type { FakeLlm, FakeLlmOptions, FakeLlmRequest, FakeReply, FakeToolCall } from './fakeLlm.js';
-export { writeFakeAgentDir, FAKE_MODEL, FAKE_PROVIDER, FAKE_THINKING_MODEL } from './fakeAgentDir.js';
-export type { FakeAgentDirOptions } from './fakeAgentDir.js';
+export { fakeAgentConfig, writeFakeAgentDir, FAKE_MODEL, FAKE_PROVIDER, FAKE_THINKING_MODEL } from './fakeAgentDir.js';
+export type { FakeAgentConfigOptions, FakeAgentDirOptions } from './fakeAgentDir.js';
 export { startFakePiEnv } from './fakePiEnv.js';
 export type { FakePiEnv, FakePiEnvOptions } from './fakePiEnv.js';
 export { FakeTransport } from './FakeTransport.js';
 export type { FakeTransportOptions, SentCommand } from './FakeTransport.js';
 export { fakeInteractionRequest, APPROVAL_OPTIONS } from './fakeInteractionRequest.js';
+export { recordTranscript, recordingTransport, readTranscript, parseTranscript, TranscriptRecordSchema, CLOSE_STDIN_NOTE } from './recordTranscript.js';
+export type {
+  RecordTranscriptOptions,
+  RecordingTransportOptions,
+  TranscriptRecord,
+  TranscriptRecording,
+  TranscriptSink,
+} from './recordTranscript.js';
+export { replayTranscript, ReplayTransport, TIMESTAMP_BASE_MS } from './replayTranscript.js';
+export type { ReplayDeviation, ReplayGate, ReplayTiming, ReplayTranscriptOptions, UnmatchedContext } from './replayTranscript.js';
+export {
+  normalizeTranscript,
+  snapshotEvents,
+  TranscriptNormalizer,
+  PORT_PLACEHOLDER,
+  REDACTED_PLACEHOLDER,
+  TIMESTAMP_PLACEHOLDER,
+} from './normalizeTranscript.js';
+export type { NormalizeOptions, SnapshotOptions } from './normalizeTranscript.js';

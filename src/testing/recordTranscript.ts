@@ -5,7 +5,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
-import { OversizeLine } from '../transport/LineSplitter.js';
+import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
 import type {
   CloseOptions,
   CloseResult,
@@ -15,6 +15,8 @@ import type {
   TransportFactoryOptions,
   TransportLine,
 } from '../transport/PiTransport.js';
+import type { PiConfig } from '../config/PiConfig.js';
+import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
 import { TranscriptNormalizer, type NormalizeOptions } from './normalizeTranscript.js';
 
@@ -102,6 +104,8 @@ export interface RecordingTransportOptions {
   readonly argv?: readonly string[];
   /** The working directory, for the `spawn` note. */
   readonly cwd?: string;
+  /** The config, for the `spawn` note's argv (`argv` wins), `dialect` and `version` (detected, cached). */
+  readonly config?: PiConfig;
 }
 
 /**
@@ -155,7 +159,7 @@ class RecordingTransport implements PiTransport {
           this.#write(
             line instanceof OversizeLine
               ? { dir: 'out', t: this.#clock(), line: line.head, oversize: line.bytes }
-              : { dir: 'out', t: this.#clock(), line },
+              : { dir: 'out', t: this.#clock(), line: line instanceof ScannedLine ? line.line : line },
           );
           subscriber.next(line);
         },
@@ -188,14 +192,28 @@ class RecordingTransport implements PiTransport {
   get stderrTail(): string {
     return this.#inner.stderrTail;
   }
+  get dialect(): PiTransport['dialect'] {
+    return this.#inner.dialect;
+  }
 
   async start(): Promise<void> {
-    const argv = this.#options.argv;
+    // Which pi this is, so a replay ends runs the way this session did; the argv is that dialect's.
+    const config = this.#options.config;
+    const detected = config ? await detectPi(config).catch(() => undefined) : undefined;
+    let argv = this.#options.argv;
+    if (config && argv === undefined) {
+      try {
+        argv = config.toLaunchArgv(detected ? { dialect: detected.dialect } : {});
+      } catch {
+        // the transport will refuse this config itself
+      }
+    }
     this.#write({
       dir: 'note',
       t: this.#clock(),
       note: argv ? `spawn ${argv.join(' ')}` : 'spawn',
       ...(this.#options.cwd !== undefined ? { cwd: this.#options.cwd } : {}),
+      ...(detected ? { dialect: detected.dialect, ...(detected.version ? { version: detected.version } : {}) } : {}),
     });
     try {
       await this.#inner.start();
@@ -320,7 +338,7 @@ export function recordTranscript(target: string | TranscriptSink, options: Recor
       },
     };
     const inner = (options.transportFactory ?? defaultTransportFactory)(config, innerOptions);
-    return new RecordingTransport(inner, sink, clock, { argv: config.toArgv(), cwd: factoryOptions.cwd });
+    return new RecordingTransport(inner, sink, clock, { cwd: factoryOptions.cwd, config });
   };
 
   return {

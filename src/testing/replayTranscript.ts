@@ -2,7 +2,9 @@
  * A {@link PiTransport} that plays a recorded transcript back to a session, in answer to the
  * commands the session sends.
  */
+import { basename } from 'node:path';
 import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
+import { DIALECTS, type Dialect } from '../config/PiConfig.js';
 import { TransportClosedError } from '../errors.js';
 import { OversizeLine } from '../transport/LineSplitter.js';
 import type { CloseEscalation, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportLine } from '../transport/PiTransport.js';
@@ -124,6 +126,12 @@ export class ReplayTransport implements PiTransport {
   /** The records being played. */
   readonly records: readonly TranscriptRecord[];
   /**
+   * The dialect the recording was made with: the `spawn` note's `dialect`/`version` fields
+   * (written by {@link recordTranscript}), else `omp` when the spawned binary is named `omp`.
+   * The session then ends runs the way it did when recorded.
+   */
+  readonly dialect: { readonly dialect: Dialect; readonly version?: string } | undefined;
+  /**
    * A factory handing this transport to one session: `new PiClient({ transportFactory:
    * replay.transportFactory })`. It also picks up the session's `onStderr`. A second call throws.
    */
@@ -172,6 +180,7 @@ export class ReplayTransport implements PiTransport {
     this.#readyT = records.find((record) => record.dir === 'out')?.t ?? Number.POSITIVE_INFINITY;
     this.#firstState = records.map((record) => (record.dir === 'out' ? stateOf(record.line) : undefined)).find((state) => state !== undefined);
     this.#spawnState = spawnState(records);
+    this.dialect = spawnDialect(records);
     this.exited = new Promise((resolve) => {
       this.#resolveExit = resolve;
     });
@@ -604,6 +613,19 @@ function markerOf(line: string): Marker | undefined {
     if (frame?.['command'] === 'prompt' && frame['success'] === true) return 'prompt-ok';
   }
   return undefined;
+}
+
+/** The dialect named by the `spawn` note (see {@link ReplayTransport.dialect}). */
+function spawnDialect(records: readonly TranscriptRecord[]): ReplayTransport['dialect'] {
+  const spawn = records.find((record) => record.dir === 'note' && record.note.startsWith('spawn'));
+  if (spawn?.dir !== 'note') return undefined;
+  const dialect = (spawn as Record<string, unknown>)['dialect'];
+  const version = (spawn as Record<string, unknown>)['version'];
+  if (typeof dialect === 'string' && (DIALECTS as readonly string[]).includes(dialect)) {
+    return Object.freeze({ dialect: dialect as Dialect, ...(typeof version === 'string' ? { version } : {}) });
+  }
+  const binary = spawn.note.split(/\s+/)[1] ?? '';
+  return basename(binary) === 'omp' ? Object.freeze({ dialect: 'omp' as const }) : undefined;
 }
 
 /** A minimal idle state, with the model named by the `spawn` note's flags when there is one. */

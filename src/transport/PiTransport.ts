@@ -1,9 +1,12 @@
 import type { Observable } from 'rxjs';
-import type { PiConfig } from '../config/PiConfig.js';
-import type { OversizeLine } from './LineSplitter.js';
+import type { Dialect, PiConfig } from '../config/PiConfig.js';
+import type { OversizeLine, ScannedLine } from './LineSplitter.js';
 
-/** One stdout line, or a marker for a line longer than `maxLineBytes` (dropped, not buffered). */
-export type TransportLine = string | OversizeLine;
+/**
+ * One stdout line, a marker for a line longer than `maxLineBytes` (dropped, not buffered), or a
+ * `message_update` line the transport already read with the fast path (`line.line` is its text).
+ */
+export type TransportLine = string | OversizeLine | ScannedLine;
 
 /** How the process ended. */
 export interface ExitInfo {
@@ -51,6 +54,11 @@ export interface PiTransport {
   readonly pid: number | undefined;
   readonly exitCode: number | null;
   readonly stderrTail: string;
+  /**
+   * Which pi the transport knows it talks to, if it knows better than detection (a replay knows
+   * what was recorded). `PiClient` uses it when it did not detect the dialect itself.
+   */
+  readonly dialect?: { readonly dialect: Dialect; readonly version?: string | undefined } | undefined;
 }
 
 /** Builds a transport for a session: `(config, { cwd }) => PiTransport`. */

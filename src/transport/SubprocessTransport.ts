@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { execa, type ResultPromise } from 'execa';
-import { asyncScheduler, firstValueFrom, from, map, Observable, race, timer, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, first, firstValueFrom, from, interval, map, Observable, race, timer, type SchedulerLike } from 'rxjs';
 import type { PiConfig } from '../config/PiConfig.js';
 import { PiDriverError, PiStartError, TransportClosedError } from '../errors.js';
 import { LineSplitter } from './LineSplitter.js';
 import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportLine } from './PiTransport.js';
-import { descendantsOf, killAll, trySignal, type ProcessIdentity } from './processTree.js';
+import { detectPi, launcherEnv, type DetectedPi } from './detectDialect.js';
+import { descendantsOf, isRunning, killAll, processesWithEnv, trySignal, type ProcessIdentity } from './processTree.js';
 import { resolveBinary } from './resolveBinary.js';
 import { StderrTail } from './StderrTail.js';
 
@@ -21,6 +23,9 @@ export interface SubprocessTransportOptions {
 }
 
 type Subprocess = ResultPromise<{ buffer: false; reject: false }>;
+
+/** Environment variable that marks a pi process tree (see {@link processesWithEnv}). */
+const TREE_MARKER_ENV = 'PIDRIVER_TREE_ID';
 
 /**
  * The real transport: `pi --mode rpc` spawned with execa.
@@ -40,7 +45,7 @@ export class SubprocessTransport implements PiTransport {
 
   readonly #config: PiConfig;
   readonly #options: SubprocessTransportOptions;
-  readonly #splitter: LineSplitter;
+  readonly #splitter: LineSplitter<true>;
   readonly #stderr = new StderrTail();
   readonly #scheduler: SchedulerLike;
   #resolveExited!: (info: ExitInfo) => void;
@@ -51,11 +56,14 @@ export class SubprocessTransport implements PiTransport {
   #completeLines: (() => void) | undefined;
   #writeChain: Promise<void> = Promise.resolve();
   #closing: Promise<CloseResult> | undefined;
+  #detected: DetectedPi | undefined;
+  /** The value of {@link TREE_MARKER_ENV} in this pi's environment (and so its descendants'). */
+  readonly #treeId = randomUUID();
 
   constructor(config: PiConfig, options: SubprocessTransportOptions = {}) {
     this.#config = config;
     this.#options = options;
-    this.#splitter = new LineSplitter(config.maxLineBytes);
+    this.#splitter = new LineSplitter(config.maxLineBytes, { scanMessageUpdates: true });
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.#resolveExited = resolve;
@@ -88,14 +96,23 @@ export class SubprocessTransport implements PiTransport {
     return this.#stderr.text;
   }
 
+  /** The dialect the binary was detected as (or configured with), once `start()` has run. */
+  get dialect(): DetectedPi | undefined {
+    return this.#detected;
+  }
+
   async start(): Promise<void> {
     if (this.#child) throw new PiDriverError('SubprocessTransport.start() was already called');
-    const env = this.#config.toEnv(this.#options.parentEnv ?? process.env);
-    const cwd = this.#options.cwd ?? this.#config.workspace ?? process.cwd();
-    const resolved = await resolveBinary(this.#config.binary, { cwd: process.cwd(), pathEnv: env['PATH'] });
-    const [, ...args] = this.#config.toArgv();
+    const parentEnv = this.#options.parentEnv ?? process.env;
+    const workDir = this.#options.cwd ?? this.#config.workspace ?? process.cwd();
+    const { file, args, env, shown } = await this.#command(parentEnv, workDir);
+    // With a launcher the working directory is on the other side (the launcher cds there).
+    const cwd = this.#config.launcher ? process.cwd() : workDir;
+    // Marks everything pi starts, detached bash commands included, so close() can still find
+    // them after pi died on its own and they were reparented to init.
+    if (!this.#config.launcher) env[TREE_MARKER_ENV] = this.#treeId;
 
-    const child = execa(resolved.file, [...resolved.prefixArgs, ...args], {
+    const child = execa(file, args, {
       cwd,
       env,
       extendEnv: false,
@@ -127,13 +144,36 @@ export class SubprocessTransport implements PiTransport {
       await spawned;
     } catch (error) {
       this.#onExit(null, null);
-      throw new PiStartError(`Could not spawn ${resolved.resolvedPath}: ${(error as Error).message}`, {
+      throw new PiStartError(`Could not spawn ${shown}: ${(error as Error).message}`, {
         cause: error,
         stderrTail: this.#stderr.text,
       });
     }
     registerForParentExit(this);
     if (this.#lineSubscriber) this.#attachStdout();
+  }
+
+  /**
+   * What to spawn. Locally: the resolved binary (a Node script under this `node`, a Bun script
+   * under `runtime` or the `bun` found beside it / on PATH) with the dialect's argv and the
+   * scrubbed env. With a launcher: the launcher with {@link PiConfig.toLaunchArgv}, under the
+   * parent's env (ssh, docker and kubectl need theirs; pi's env is rebuilt on the other side).
+   */
+  async #command(
+    parentEnv: Readonly<Record<string, string | undefined>>,
+    workDir: string,
+  ): Promise<{ file: string; args: string[]; env: Record<string, string>; shown: string }> {
+    const config = this.#config;
+    this.#detected = await detectPi(config);
+    const { dialect } = this.#detected;
+    if (config.launcher) {
+      const [file = '', ...args] = config.toLaunchArgv({ dialect, cwd: workDir });
+      return { file, args, env: launcherEnv(parentEnv), shown: [file, ...args].join(' ') };
+    }
+    const env = config.toEnv(parentEnv);
+    const resolved = await resolveBinary(config.binary, { cwd: process.cwd(), pathEnv: env['PATH'], runtime: config.runtime });
+    const [, ...args] = config.toArgv({ dialect });
+    return { file: resolved.file, args: [...resolved.prefixArgs, ...args], env, shown: resolved.resolvedPath };
   }
 
   send(command: object): Promise<void> {
@@ -238,7 +278,13 @@ export class SubprocessTransport implements PiTransport {
       return { exitCode: null, signal: null, stderrTail: this.#stderr.text, escalation: 'not-started' };
     }
     const pid = child.pid;
-    if (this.#exitInfo) return { ...(await this.exited), escalation: 'already-exited' };
+    if (this.#exitInfo) {
+      // pi died on its own (killed, crashed): descendantsOf() can't see its orphans any more.
+      const orphans = processesWithEnv(TREE_MARKER_ENV, this.#treeId);
+      killAll(orphans);
+      await this.#goneWithin(orphans, timeoutMs);
+      return { ...(await this.exited), escalation: 'already-exited' };
+    }
     const descendants: ProcessIdentity[] = descendantsOf(pid);
 
     let escalation: CloseResult['escalation'] = 'eof';
@@ -254,10 +300,25 @@ export class SubprocessTransport implements PiTransport {
     }
     const info = await this.exited;
     // pi's bash tool runs commands in their own process groups; reap any left behind, and
-    // anything still in pi's group.
+    // anything still in pi's group, and anything started after the snapshot that carries this
+    // tree's marker (it went to init when pi exited, so descendantsOf() can't see it).
     trySignal(-pid, 'SIGKILL');
-    killAll([...descendants, ...descendantsOf(pid)]);
+    const leftovers = [...descendants, ...descendantsOf(pid), ...processesWithEnv(TREE_MARKER_ENV, this.#treeId)];
+    killAll(leftovers);
+    // SIGKILL is asynchronous: wait (bounded) until they are really gone, so "close() resolved"
+    // means "nothing of this session runs any more".
+    await this.#goneWithin(leftovers, timeoutMs);
     return { ...info, escalation };
+  }
+
+  #goneWithin(identities: readonly ProcessIdentity[], timeoutMs: number): Promise<unknown> {
+    if (!identities.some(isRunning)) return Promise.resolve();
+    return firstValueFrom(
+      race(
+        interval(10, this.#scheduler).pipe(first(() => !identities.some(isRunning))),
+        timer(timeoutMs, this.#scheduler),
+      ),
+    );
   }
 
   #exitWithin(timeoutMs: number): Promise<boolean> {

@@ -14,6 +14,7 @@ export interface ProcessIdentity {
 }
 
 interface StatLine {
+  readonly state: string;
   readonly ppid: number;
   readonly startTime: string;
 }
@@ -23,10 +24,11 @@ function readStat(pid: number): StatLine | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0] ?? '';
     const ppid = Number(fields[1]);
     const startTime = fields[19];
     if (!Number.isInteger(ppid) || startTime === undefined) return undefined;
-    return { ppid, startTime };
+    return { state, ppid, startTime };
   } catch {
     return undefined;
   }
@@ -62,10 +64,48 @@ export function descendantsOf(rootPid: number): ProcessIdentity[] {
   return result;
 }
 
+/**
+ * Live processes (other than this one) whose environment holds `name=value`. The environment is
+ * inherited through `setsid` and survives reparenting, so this finds what pi's bash tool started
+ * (detached, in its own session) even after pi itself died and its children went to init, when
+ * {@link descendantsOf} no longer can. Only processes of this user are readable; Linux only.
+ */
+export function processesWithEnv(name: string, value: string): ProcessIdentity[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const entry = Buffer.from(`${name}=${value}\0`);
+  const found: ProcessIdentity[] = [];
+  for (const dirent of entries) {
+    const pid = Number(dirent);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue; // gone, or not ours
+    }
+    const at = environ.indexOf(entry);
+    if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+    const stat = readStat(pid);
+    if (stat) found.push({ pid, startTime: stat.startTime });
+  }
+  return found;
+}
+
 /** True if the process is alive and is still the same process (not a reused pid). */
 export function isAlive(identity: ProcessIdentity): boolean {
   const stat = readStat(identity.pid);
   return stat !== undefined && stat.startTime === identity.startTime;
+}
+
+/** True if the process is alive and not a zombie: it can still run code. */
+export function isRunning(identity: ProcessIdentity): boolean {
+  const stat = readStat(identity.pid);
+  return stat !== undefined && stat.startTime === identity.startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 /** SIGKILLs each process (and its process group, if it leads one) that is still alive. */

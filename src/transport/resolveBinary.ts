@@ -29,17 +29,21 @@ export async function resolveBinary(
   const path = await findExecutable(binary, options);
   const target = await realpath(path).catch(() => path);
   const interpreter = await shebangInterpreter(target);
+  // A runtime installed beside the binary (`npm install bun @oh-my-pi/pi-coding-agent` puts
+  // both in one node_modules/.bin) is found first, then node_modules/.bin upwards, then PATH.
+  const besideBinary = { ...options, firstDirs: [dirname(path)] };
   if (options.runtime !== undefined) {
-    // An explicit runtime runs the script (omp under a Bun that isn't on PATH).
-    return { file: await findExecutable(options.runtime, options), prefixArgs: [target], resolvedPath: target };
+    // An explicit runtime runs the script (omp under a Bun that isn't on PATH, pi 1.x under Bun).
+    return { file: await findExecutable(options.runtime, besideBinary), prefixArgs: [target], resolvedPath: target };
   }
   if (interpreter === 'node' || (/\.(?:c|m)?js$/.test(target) && interpreter === undefined)) {
     return { file: process.execPath, prefixArgs: [target], resolvedPath: target };
   }
   if (interpreter === 'bun') {
-    const bun = await findExecutable('bun', options).catch(() => {
+    const bun = await findExecutable('bun', besideBinary).catch((error: unknown) => {
       throw new PiNotFoundError('bun', {
-        cause: new Error(`${binary} is a Bun script (omp needs Bun >= 1.3): install bun or set PiConfig.runtime`),
+        searched: error instanceof PiNotFoundError ? error.searched : [],
+        hint: `${target} is a Bun script (omp needs Bun >= 1.3): install bun (npm install bun) or set PiConfig.runtime.`,
       });
     });
     return { file: bun, prefixArgs: [target], resolvedPath: target };
@@ -48,11 +52,14 @@ export async function resolveBinary(
 }
 
 /** An absolute path, or the first match in node_modules/.bin upwards, then on PATH. */
-async function findExecutable(name: string, options: { cwd?: string; pathEnv?: string | undefined }): Promise<string> {
+async function findExecutable(
+  name: string,
+  options: { cwd?: string; pathEnv?: string | undefined; firstDirs?: readonly string[] },
+): Promise<string> {
   const searched: string[] = [];
   const candidates = isAbsolute(name)
     ? [name]
-    : [...binDirsUpwards(options.cwd ?? process.cwd()), ...pathDirs(options.pathEnv)].map((dir) => join(dir, name));
+    : [...(options.firstDirs ?? []), ...binDirsUpwards(options.cwd ?? process.cwd()), ...pathDirs(options.pathEnv)].map((dir) => join(dir, name));
   for (const candidate of candidates) {
     searched.push(candidate);
     if (await isExecutable(candidate)) return candidate;

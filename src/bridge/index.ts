@@ -1,0 +1,25 @@
+/**
+ * `pidriver/bridge` (Node): serve a session, or a manager's sessions, over HTTP with
+ * Server-Sent Events, for `pidriver/browser`'s `connectSession()` or any SSE client.
+ *
+ * @packageDocumentation
+ */
+export { sessionHandler } from './sessionHandler.js';
+export type { SessionHandler, SessionHandlerOptions } from './sessionHandler.js';
+export { defaultAuthorize, originCheck } from './authorize.js';
+export type { AccessOptions, Authorize, AuthorizeResult } from './authorize.js';
+export type { DroppedClient, SseLimits } from './SseConnection.js';
+export type { BridgeSession, BridgeSessionSource } from './types.js';
+export { resumeAfter } from './resumeAfter.js';
+export type { ResumeItem } from './resumeAfter.js';
+export { formatSseFrame } from './sseFrame.js';
+export type { SseFrame } from './sseFrame.js';
+export {
+  CLOSE_REASONS,
+  ROUTES,
+  SSE_EVENTS,
+  AbortBodySchema,
+  PromptBodySchema,
+  RespondBodySchema,
+} from '../browser/wire.js';
+export type { CloseNotice, CloseReason, ErrorBody, GapNotice, PromptBody, ResetNotice, RespondBody } from '../browser/wire.js';

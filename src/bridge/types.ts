@@ -1,0 +1,33 @@
+import type { Observable } from 'rxjs';
+import type { DecisionInput } from '../policies/types.js';
+import type { InteractionRequest, PiEvent } from '../protocol/events.js';
+import type { PromptOptions, RunResult, SessionState } from '../session/types.js';
+
+/**
+ * What the bridge needs from a session. Structural: a `PiSession` is one, and so is any object
+ * with these members (a test fake, a wrapper that adds logging).
+ *
+ * `events$` must replay its current window **synchronously** on subscription, as a `PiSession`
+ * does, and carry a gap-free increasing `seq`: the bridge resumes reconnecting clients from it.
+ * `state$` must replay its current value synchronously (its `eventCount` is the last `seq`).
+ */
+export interface BridgeSession {
+  readonly sessionId: string;
+  readonly events$: Observable<PiEvent>;
+  readonly state$: Observable<SessionState>;
+  readonly pending$: Observable<readonly InteractionRequest[]>;
+  prompt(text: string, options?: PromptOptions): Promise<RunResult>;
+  prompt$(text: string, options?: Omit<PromptOptions, 'signal'>): Observable<PiEvent>;
+  abort(): Promise<void>;
+  respond(requestId: string, value: DecisionInput): Promise<void>;
+}
+
+/**
+ * Many sessions by id: a `PiSessionManager` of `PiSession`s is one. The bridge serves each under
+ * `/sessions/:id/…` and lists them at `/sessions`.
+ */
+export interface BridgeSessionSource<S extends BridgeSession = BridgeSession> {
+  get(sessionId: string): S;
+  has(sessionId: string): boolean;
+  ids(): string[];
+}
