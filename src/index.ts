@@ -17,6 +17,8 @@ export { PiConfig, PiConfigSchema, THINKING_LEVELS, DEFAULT_ENV_PASSTHROUGH, DIA
 export type { Dialect, PiConfigData, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
 export { capabilitiesOf, DIALECT_NAMES } from './protocol/dialects.js';
 export type { Capabilities } from './protocol/dialects.js';
+export type { ApproveSetting } from './session/approvalExtension.js';
+export type { ReplayLimits } from './session/ReplayHub.js';
 export { detectDialect, detectPi } from './transport/detectDialect.js';
 export type { DetectedPi } from './transport/detectDialect.js';
 export { PROVIDER_API_KEY_ENV } from './config/providerEnv.js';

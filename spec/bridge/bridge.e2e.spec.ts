@@ -13,6 +13,7 @@ import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import { UsageTotals } from '../../src/usage/UsageTotals.js';
 import { startBridge, type Bridge } from './helpers.js';
+import { waitFor } from '../helpers/realPi.js';
 
 let env: FakePiEnv;
 let session: PiSession;
@@ -51,6 +52,8 @@ describe('bridge + browser client through the real pi CLI', () => {
     expect(completed).toMatchObject({ reason: 'completed', finalText: 'the second prompt wins' });
     expect(completed.usage).toBeInstanceOf(UsageTotals);
     expect(completed.usage.totalTokens).toBeGreaterThan(0);
+    // The run's own POST stream is a different HTTP response from events$: wait (bounded) for its end.
+    expect(await waitFor(() => seen.some((event) => event.type === 'agent_end'))).toBe(true);
     expect(seen.filter((event) => event.type === 'agent_end')).toHaveLength(1); // the first prompt$ was unsubscribed
     subscription.unsubscribe();
   });

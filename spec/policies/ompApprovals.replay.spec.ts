@@ -21,10 +21,10 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
 const fixture = (name: string) => join(FIXTURES, `omp-p-approval-${name}.jsonl`);
 
-async function replayWith(name: string, policy: Policy | undefined) {
+async function replayWith(name: string, policy: Policy | undefined, approve?: readonly string[]) {
   const replay = replayTranscript(fixture(name));
   const client = new PiClient({ transportFactory: replay.transportFactory, ...(policy ? { policy } : {}) });
-  const session = await client.start({ cwd: repo, sessionId: `omp-${name}` });
+  const session = await client.start({ cwd: repo, sessionId: `omp-${name}`, ...(approve ? { approve } : {}) });
   return { replay, session };
 }
 
@@ -42,6 +42,17 @@ describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in a
     expect(seen.find((event) => event.type === 'tool_end')).toMatchObject({ name: 'bash', isError: false });
     expect(uiResponses(replay.sent)).toEqual([{ type: 'extension_ui_response', value: 'Approve' }]);
     expect(result.reason).toBe('completed');
+    await session.close();
+  });
+
+  it('`approve` narrows omp’s ask-everything mode: an unlisted tool is approved without asking the policy', async () => {
+    const { replay, session } = await replayWith('approve', denyAll('would deny'), ['edit', 'write']);
+    const events = firstValueFrom(session.events$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(10_000)));
+    await session.prompt('scenario:tool-bash please');
+    const seen = await events;
+    expect(seen.some((event) => event.type === 'interaction_request')).toBe(false);
+    expect(seen.find((event) => event.type === 'tool_end')).toMatchObject({ name: 'bash', isError: false });
+    expect(uiResponses(replay.sent)).toEqual([{ type: 'extension_ui_response', value: 'Approve' }]);
     await session.close();
   });
 

@@ -151,10 +151,13 @@ describe('PiSession through the real pi CLI', () => {
     expect(types(events).filter((type) => type === 'retry').length).toBeGreaterThan(0);
   });
 
-  it('late subscribers get the current run replayed from its agent_start', async () => {
+  it('after a run, recentEvents$ replays it from its agent_start; events$ starts fresh', async () => {
     const session = await start();
     await session.prompt('scenario:text [[text:one two three]]');
-    const replayed = await firstValueFrom(session.events$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(5_000)));
+    const fresh: PiEvent[] = [];
+    session.events$.subscribe((event) => fresh.push(event)).unsubscribe();
+    expect(fresh).toEqual([]);
+    const replayed = await firstValueFrom(session.recentEvents$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(5_000)));
     expect(replayed[0]?.type).toBe('agent_start');
     expect(replayed.at(-1)?.type).toBe('agent_end');
     expect(joinedDeltas(replayed)).toBe('one two three');

@@ -116,3 +116,29 @@ describe('PiSession interaction requests', () => {
     await session.close();
   });
 });
+
+describe('PiSession prompt$ cancelled before pi started the run', () => {
+  it('repeats the abort when the run starts (pi ignores an abort before agent_start)', async () => {
+    // pi accepted the prompt and is about to stream: get_state says so.
+    const transport = new FakeTransport({
+      respond: (command, fake) => {
+        if (command.type === 'prompt') fake.reply(command);
+        else if (command.type === 'get_state') fake.reply(command, { isStreaming: true, isCompacting: false, sessionId: 'p' });
+        else FakeTransport.defaultResponder(command, fake);
+      },
+    });
+    const session = new PiSession({ sessionId: 's1', transport, config, cwd: '/work' });
+    session.events$.subscribe({ error: () => undefined });
+    await session.start();
+    const subscription = session.prompt$('scenario:slow').subscribe({ error: () => undefined });
+    await settle(); // sent and accepted; pi hasn't started the run yet
+    subscription.unsubscribe();
+    await settle();
+    const aborts = () => transport.sent.filter((command) => command.type === 'abort').length;
+    expect(aborts()).toBe(1);
+    transport.emitFrame({ type: 'agent_start' });
+    await settle();
+    expect(aborts()).toBe(2);
+    await session.close();
+  });
+});

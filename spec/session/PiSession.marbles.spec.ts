@@ -185,24 +185,30 @@ describe('PiSession streams (marbles over a FakeTransport)', () => {
     await settle();
     createTestScheduler().run(({ cold, expectObservable }) => {
       const events$ = session.events$.pipe(map(letter));
-      // Between runs the window still holds the last run (its agent_start … agent_end) …
+      const recent$ = session.recentEvents$.pipe(map(letter));
+      // Between runs events$ replays nothing (the last run is over); recentEvents$ still has it …
       const frames = '     --------s-u-----d-c-z|';
-      const early = '      (sudcz)-s-u-----d-c   ';
-      // … and the next agent_start starts a new one.
+      const early = '      --------s-u-----d-c   ';
+      const earlyRecent = ' (sudcz)-s-u-----d-c   ';
+      // … and the next agent_start starts a new window for both.
       const late = '       -----------^          ';
       const lateEvents = ' -----------(su)-d-c      ';
       const later = '      -------------------^  ';
       const laterEvents = '-------------------(sudc)';
       feedFrames(emit, cold(frames, FRAMES));
       expectObservable(events$).toBe(early);
+      expectObservable(recent$).toBe(earlyRecent);
       expectObservable(events$, late).toBe(lateEvents);
       expectObservable(events$, later).toBe(laterEvents);
     });
     await expect(second).resolves.toMatchObject({ finalText: 'Hello' });
 
-    // The same, checked by seq: a subscriber now gets exactly the second run.
+    // The same, checked by seq: recentEvents$ now gets exactly the second run, events$ nothing.
+    const fresh: PiEvent[] = [];
+    session.events$.subscribe((event) => fresh.push(event)).unsubscribe();
+    expect(fresh).toEqual([]);
     const replayed: PiEvent[] = [];
-    session.events$.subscribe((event) => replayed.push(event)).unsubscribe();
+    session.recentEvents$.subscribe((event) => replayed.push(event)).unsubscribe();
     expect(replayed.map(letter).join('')).toBe('sudcz');
     expect(replayed.map((event) => event.seq)).toEqual([6, 7, 8, 9, 10]);
   });

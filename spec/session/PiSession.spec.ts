@@ -239,9 +239,12 @@ describe('PiSession (fake transport)', () => {
     await session.prompt('one');
     await session.prompt('two');
     const replayed: PiEvent[] = [];
-    const subscription = session.events$.subscribe((event) => replayed.push(event));
-    subscription.unsubscribe();
+    session.recentEvents$.subscribe((event) => replayed.push(event)).unsubscribe();
     expect(replayed.map((event) => event.type)).toEqual(['message_complete', 'usage', 'agent_end']);
+    // events$ replays only a run in progress: between runs a subscriber starts fresh.
+    const fresh: PiEvent[] = [];
+    session.events$.subscribe((event) => fresh.push(event)).unsubscribe();
+    expect(fresh).toEqual([]);
   });
 
   it('close() completes events$ and state$, rejects queued prompts, and is idempotent', async () => {

@@ -3,6 +3,7 @@
  * Server-Sent Events, for `pidriver/browser`'s `connectSession()` or any SSE client.
  *
  * @packageDocumentation
+ * @module pidriver/bridge
  */
 export { sessionHandler } from './sessionHandler.js';
 export type { SessionHandler, SessionHandlerOptions } from './sessionHandler.js';

@@ -53,7 +53,7 @@ export function pendingStream(session: BridgeSession): Observable<SseOut> {
  * the session ends.
  */
 export function eventsStream(session: BridgeSession, lastEventId: number | undefined, includeRaw: boolean): Observable<SseOut> {
-  const events$ = resumeAfter(session.events$, lastEventId, () => currentValue(session.state$)?.eventCount).pipe(
+  const events$ = resumeAfter(session.recentEvents$ ?? session.events$, lastEventId, () => currentValue(session.state$)?.eventCount).pipe(
     map((item): SseOut => ({ text: formatResumeItem(item, includeRaw) })),
     endWith(SESSION_CLOSED),
     catchError((error: unknown) => of(sessionDied(error))),

@@ -14,6 +14,12 @@ import type { PromptOptions, RunResult, SessionState } from '../session/types.js
 export interface BridgeSession {
   readonly sessionId: string;
   readonly events$: Observable<PiEvent>;
+  /**
+   * Optional: like `events$`, but replaying everything retained, a finished run included (a
+   * `PiSession` has it). When present, the bridge resumes and serves fresh clients from it, so a
+   * browser that reconnects just after a run ended still gets that run's tail.
+   */
+  readonly recentEvents$?: Observable<PiEvent>;
   readonly state$: Observable<SessionState>;
   readonly pending$: Observable<readonly InteractionRequest[]>;
   prompt(text: string, options?: PromptOptions): Promise<RunResult>;

@@ -4,6 +4,7 @@
  * and `respond()` as a local `PiSession`. No Node imports: it works in any bundler.
  *
  * @packageDocumentation
+ * @module pidriver/browser
  */
 export { connectSession, RemoteSession } from './connectSession.js';
 export type { ConnectSessionOptions, ConnectionStatus, RemotePromptOptions, StreamNotice } from './connectSession.js';

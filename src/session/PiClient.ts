@@ -94,7 +94,8 @@ export class PiClient {
     // (a fake, a replay) is not asked: the session learns the dialect from the wire instead.
     const detected = this.#options.transportFactory && !config.dialect ? undefined : await detectPi(config);
     if (detected && !config.dialect) config = config.with({ dialect: detected.dialect });
-    config = withApprovals(config, options.approve ?? this.#options.approve ?? DEFAULT_APPROVE, { askTool: options.askTool ?? false });
+    const approve = options.approve ?? this.#options.approve ?? DEFAULT_APPROVE;
+    config = withApprovals(config, approve, { askTool: options.askTool ?? false });
     if (config.dialect) config.toArgv(); // a field this dialect has no flag for fails here, before anything is spawned
     const sessionId = options.sessionId ?? randomUUID();
     const onStderr = this.#options.onStderr;
@@ -117,6 +118,7 @@ export class PiClient {
       config,
       cwd,
       ...(policy ? { policy } : {}),
+      approve,
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
       ...(dialect ? { dialect: dialect.dialect, ...(dialect.version ? { version: dialect.version } : {}) } : {}),

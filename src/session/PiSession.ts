@@ -50,7 +50,8 @@ import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
 import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { eachValueFrom } from './eachValueFrom.js';
-import { classifyDialog, DIALOG_METHODS, toUiNotice } from './classifyUiRequest.js';
+import { APPROVE_OPTION, classifyDialog, DIALOG_METHODS, toUiNotice } from './classifyUiRequest.js';
+import type { ApproveSetting } from './approvalExtension.js';
 import { CommandChannel } from './CommandChannel.js';
 import { EventNormalizer } from './EventNormalizer.js';
 import { ReplayHub, type ReplayLimits } from './ReplayHub.js';
@@ -65,6 +66,12 @@ export interface PiSessionOptions {
   readonly cwd: string;
   /** Interaction policy; default {@link askHost}() (every request is left to the host). */
   readonly policy?: Policy;
+  /**
+   * Which tool calls need the host's approval (`PiClient`'s `approve`). pi's approval extension
+   * only asks about these; omp's built-in approvals ask about every tool, so on omp the session
+   * itself approves the tools not listed here, and only the listed ones reach the policy.
+   */
+  readonly approve?: ApproveSetting;
   /** Scheduler for timers and the activity clock (tests pass a TestScheduler). */
   readonly scheduler?: SchedulerLike;
   /** Bounds of the replay window of `events$`. Default 10,000 events / 16 MiB. */
@@ -107,6 +114,10 @@ interface Run {
   compactionPending: boolean;
   checkGeneration: number;
   usage: UsageTotals;
+  /** pi's last `agent_end` frame of this run and its size: the `raw` of our `agent_end`. */
+  endFrame: { readonly raw: Record<string, unknown>; readonly size: number } | undefined;
+  /** Cancelled before pi started it: abort as soon as it starts (pi ignores an abort before that). */
+  abortOnStart: boolean;
 }
 
 interface OpenRequest {
@@ -135,13 +146,22 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /**
    * Every event of the session, hot and multicast. A late subscriber first gets the events of
    * the current run (from its `agent_start`; bounded: 10,000 events / 16 MiB by default, oldest
-   * dropped first), then live events. Unsubscribing never stops the session.
+   * dropped first), then live events. Between runs there is no current run: a subscriber gets
+   * only what happens after the last run's `agent_end`, so `await prompt(a)` followed by waiting
+   * for the next `agent_end` sees the next run's, never `a`'s again (see {@link recentEvents$}
+   * for the finished run). Unsubscribing never stops the session.
    *
    * It completes when the session is closed, and **errors** with a `TransportClosedError`
    * (exit code, signal, stderr tail) if pi dies on its own. Always pass an `error` handler:
    * RxJS rethrows unhandled errors asynchronously, which crashes Node.
    */
   readonly events$: Observable<PiEvent>;
+  /**
+   * Like {@link events$}, but a late subscriber gets everything still retained: the current
+   * run, or while idle the last finished run and what came after it (same bounds), then live
+   * events. For resuming a consumer from a `seq` (the bridge does) or showing a UI the last run.
+   */
+  readonly recentEvents$: Observable<PiEvent>;
   /**
    * The current {@link SessionState}, replayed to late subscribers; completes at `closed`. It
    * emits when the state changes; `eventCount` is current in every snapshot it emits and for
@@ -167,6 +187,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   readonly #normalizer = new EventNormalizer();
   readonly #subscriptions = new Subscription();
   readonly #openRequests = new Map<string, OpenRequest>();
+  readonly #approve: ApproveSetting;
   /** Ids of requests already answered or withdrawn (bounded), so late answers are ignored, not errors. */
   readonly #closedRequestIds = new Set<string>();
   readonly #policy: Policy;
@@ -203,6 +224,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     this.#transport = options.transport;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#policy = options.policy ?? askHost();
+    this.#approve = options.approve ?? 'all';
     this.#lastActivity = this.#scheduler.now();
     this.#hub = new ReplayHub<PiEvent>({ ...DEFAULT_REPLAY, ...options.replay });
     this.#state = new BehaviorSubject<SessionState>({
@@ -228,6 +250,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       scheduler: this.#scheduler,
     });
     this.events$ = this.#hub.observable;
+    this.recentEvents$ = this.#hub.retained;
     // eventCount is brought up to date for each new subscriber (it is not emitted per event).
     this.state$ = defer(() => {
       this.#syncEventCount();
@@ -598,6 +621,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
         return;
       case 'agent_end':
         this.#forEachContentEvent(frame, raw, size);
+        if (this.#run) this.#run.endFrame = { raw, size };
         this.#onPiAgentEnd(frame);
         return;
       case 'ready':
@@ -690,6 +714,10 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       },
       size,
     );
+    if (run.abortOnStart) {
+      run.abortOnStart = false;
+      this.abort().catch(() => undefined);
+    }
   }
 
   #onPiAgentEnd(frame?: FrameOf<'agent_end'>): void {
@@ -748,8 +776,11 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     };
     if (run.sawAgentStart) {
       this.#ended = true;
-      this.#emit({ type: 'agent_end', ...result, raw: undefined }, 64); // still the current run: prompt$ sees it
+      // Still the current run (prompt$ sees it); `raw` is pi's own last agent_end of the run.
+      this.#emit({ type: 'agent_end', ...result, raw: run.endFrame?.raw }, run.endFrame?.size ?? 64);
     }
+    // The run is over: later subscribers of events$ start fresh (recentEvents$ still has it).
+    this.#hub.endWindow();
     this.#run = undefined;
     this.#setState({ status: 'idle', runs: this.#runsFinished });
     if (run.ticket) {
@@ -948,6 +979,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       compactionPending: false,
       checkGeneration: 0,
       usage: UsageTotals.ZERO,
+      endFrame: undefined,
+      abortOnStart: false,
     };
     this.#run = run;
     this.#normalizer.startRun();
@@ -964,7 +997,11 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       return;
     }
     ticket.listeners.clear();
-    if (this.#run?.ticket === ticket) this.abort().catch(() => undefined);
+    const run = this.#run;
+    if (run?.ticket !== ticket) return;
+    // pi ignores an abort that arrives before its run has started: repeat it at agent_start.
+    if (!run.sawAgentStart) run.abortOnStart = true;
+    this.abort().catch(() => undefined);
   }
 
   #bindSignal(ticket: RunTicket, signal: AbortSignal): void {
@@ -999,6 +1036,12 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       return;
     }
     const fields = classifyDialog(frame, this.#normalizer);
+    if (this.#isUnguardedBuiltinApproval(fields)) {
+      // omp asks about a tool the host didn't ask to guard: approve it, as pi's extension would
+      // not have asked. Nothing else sees it (it is not a question for the host).
+      this.#write({ type: 'extension_ui_response', id: frame.id, value: APPROVE_OPTION }).catch(() => undefined);
+      return;
+    }
     const request = this.#stamp({ ...fields, raw }) as InteractionRequest;
     const controller = new AbortController();
     const open: OpenRequest = { request, controller, awaitingPolicy: true, timeout: undefined };
@@ -1018,6 +1061,16 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     }
     this.#policyRestarts = 0;
     this.#requests.next(request);
+  }
+
+  #isUnguardedBuiltinApproval(fields: { readonly kind: string; readonly method: string; readonly toolName?: string | undefined; readonly options: readonly string[] }): boolean {
+    if (this.#capabilities.approvals !== 'builtin' || fields.kind !== 'permission' || fields.method !== 'select') return false;
+    if (!fields.options.includes(APPROVE_OPTION) || fields.toolName === undefined) return false;
+    // 'all' and 'none' leave omp's own approval mode alone (pidriver adds `always-ask` only for
+    // a list): whatever omp asks then goes to the policy.
+    const approve = this.#approve;
+    if (approve === 'all' || approve === 'none') return false;
+    return !approve.includes(fields.toolName);
   }
 
   #subscribePolicy(): void {

@@ -9,7 +9,9 @@ export interface ReplayLimits {
 
 /**
  * A hot multicast stream that replays the current *window* (for a session: the current run) to
- * late subscribers, bounded in count and bytes. `reset()` starts a new window.
+ * late subscribers, bounded in count and bytes. `reset()` starts a new window; `endWindow()`
+ * closes the current one: {@link observable} stops replaying it, while {@link retained} still
+ * replays it until `reset()` (or the bounds) drop it.
  *
  * Unlike `ReplaySubject`, the window is cut at a meaningful boundary (a run start) rather than
  * at the last N values, and the byte bound keeps a long run from holding memory.
@@ -27,14 +29,24 @@ export class ReplayHub<T> {
   #head = 0;
   #size = 0;
   #bytes = 0;
+  /** How many of the oldest retained values belong to a closed window (not replayed by `observable`). */
+  #closed = 0;
   #terminal: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
 
+  /** Replays the open window, then live values. */
   readonly observable: Observable<T>;
+  /** Replays every retained value (a closed window included), then live values. */
+  readonly retained: Observable<T>;
 
   constructor(limits: ReplayLimits) {
     this.#limits = limits;
-    this.observable = new Observable<T>((subscriber) => {
-      const snapshot = this.#snapshot();
+    this.observable = this.#replaying(() => this.#snapshot(this.#closed));
+    this.retained = this.#replaying(() => this.#snapshot(0));
+  }
+
+  #replaying(snapshotOf: () => T[]): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const snapshot = snapshotOf();
       const terminal = this.#terminal;
       if (terminal) {
         for (const value of snapshot) subscriber.next(value);
@@ -61,9 +73,17 @@ export class ReplayHub<T> {
     });
   }
 
+  /**
+   * Closes the current window: later subscribers of {@link observable} get only what comes
+   * after this, while {@link retained} still replays it.
+   */
+  endWindow(): void {
+    this.#closed = this.#size;
+  }
+
   /** Number of values a late subscriber would get now. */
   get size(): number {
-    return this.#size;
+    return this.#size - this.#closed;
   }
 
   next(value: T, bytes: number): void {
@@ -87,6 +107,7 @@ export class ReplayHub<T> {
     this.#head = 0;
     this.#size = 0;
     this.#bytes = 0;
+    this.#closed = 0;
   }
 
   #dropOldest(): void {
@@ -94,6 +115,7 @@ export class ReplayHub<T> {
     this.#values[this.#head] = undefined; // let it be collected
     this.#head = (this.#head + 1) % this.#values.length;
     this.#size--;
+    if (this.#closed > 0) this.#closed--;
   }
 
   /** Doubles the ring (up to `maxEvents`), oldest first at index 0. */
@@ -109,10 +131,10 @@ export class ReplayHub<T> {
     this.#head = 0;
   }
 
-  /** The window's values, oldest first. */
-  #snapshot(): T[] {
+  /** The retained values from the `from`-th oldest on, oldest first. */
+  #snapshot(from = 0): T[] {
     const snapshot: T[] = [];
-    for (let index = 0; index < this.#size; index++) snapshot.push(this.#values[(this.#head + index) % this.#values.length] as T);
+    for (let index = from; index < this.#size; index++) snapshot.push(this.#values[(this.#head + index) % this.#values.length] as T);
     return snapshot;
   }
 
