@@ -1,7 +1,7 @@
 /**
  * The same policies that guard pi (through pidriver's approval extension) guard omp's built-in
  * approvals unchanged: replays of real omp 18.2.3 runs with `--approval-mode always-ask`
- * (`../shared/fixtures/transcripts/omp-p-approval-*.jsonl`), answered by policy operators
+ * (`spec/fixtures/transcripts/omp-p-approval-*.jsonl`), answered by policy operators
  * instead of by hand.
  */
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { PiClient } from '../../src/session/PiClient.js';
 import { replayTranscript } from '../../src/testing/replayTranscript.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
+const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 const fixture = (name: string) => join(FIXTURES, `omp-p-approval-${name}.jsonl`);
 
 async function replayWith(name: string, policy: Policy | undefined, approve?: readonly string[]) {

@@ -3,7 +3,7 @@
  *
  * Frames go through `parseLine` first, as in a session, so these tests also pin what the schemas
  * let through. The last block replays recorded pi 0.73.1 transcripts
- * (`../shared/fixtures/transcripts/pi-*.jsonl`) when they are present.
+ * (`spec/fixtures/transcripts/pi-*.jsonl`) when they are present.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ import { EventNormalizer, messageText } from '../../src/session/EventNormalizer.
 import { UsageTotals } from '../../src/usage/UsageTotals.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
+const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 
 /** A frame as pi writes it, through the real parser. */
 function frame(value: Record<string, unknown>): KnownFrame {

@@ -13,7 +13,7 @@ import { APPROVE_ALWAYS_OPTION, APPROVE_OPTION, classifyDialog, DENY_OPTION, DIA
 import { EventNormalizer, type OpenToolCall } from '../../src/session/EventNormalizer.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
+const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 
 /** An `extension_ui_request` as pi writes it, through the real parser. */
 function request(fields: Record<string, unknown>): ExtensionUiRequestFrame {

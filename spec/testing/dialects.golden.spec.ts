@@ -1,6 +1,6 @@
 /**
  * Same scenario, three dialects, same events: the goldens of twin recordings (pi 0.73 and omp
- * 18.2 from `../shared/fixtures/transcripts/`, pi 1.5 and pi 0.73-with-pidriver's-approvals
+ * 18.2 from `spec/fixtures/transcripts/`, pi 1.5 and pi 0.73-with-pidriver's-approvals
  * from `spec/fixtures/transcripts/`) must give the same normalized event sequence
  * (`spec/dialects/eventView.ts` says what is compared and which differences are deliberate).
  *

@@ -1,5 +1,5 @@
 /**
- * Golden tests: every recorded transcript (`../shared/fixtures/transcripts/*.jsonl`, pi 0.73 and
+ * Golden tests: every recorded transcript (`spec/fixtures/transcripts/*.jsonl`, pi 0.73 and
  * omp 18.2, and `spec/fixtures/transcripts/*.jsonl`, pi 1.5 and pi 0.73 with pidriver's approval
  * extension, recorded by `spec/dialects/recordFixtures.ts`) replays through `PiClient` +
  * `replayTranscript`, driven the way it was recorded, and the session's normalized events must
@@ -27,7 +27,7 @@ import { snapshotEvents } from '../../src/testing/normalizeTranscript.js';
 import { replayTranscript } from '../../src/testing/replayTranscript.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURES = join(repo, '..', 'shared', 'fixtures', 'transcripts');
+const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 const LOCAL_FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');
 const GOLDEN = join(repo, 'spec', 'golden');
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
@@ -191,7 +191,8 @@ const transcriptsIn = (dir: string): string[] =>
         .filter((file) => file.endsWith('.jsonl'))
         .sort()
     : [];
-const transcripts = [...transcriptsIn(FIXTURES), ...transcriptsIn(LOCAL_FIXTURES)];
+// The recorded transcripts (copied from the shared fixtures) and our own recordings live together.
+const transcripts = [...new Set([...transcriptsIn(FIXTURES), ...transcriptsIn(LOCAL_FIXTURES)])];
 const pathOf = (file: string): string => (existsSync(join(LOCAL_FIXTURES, file)) ? join(LOCAL_FIXTURES, file) : join(FIXTURES, file));
 
 describe('golden transcripts (replayTranscript + PiClient)', () => {
