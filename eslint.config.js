@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '*.config.*', 'eslint.config.js', '**/fixtures/**/*.mjs', '**/*.mjs'],
+    ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '.pidriver-cache/**', '*.config.*', 'eslint.config.js', '**/fixtures/**/*.mjs', '**/*.mjs'],
   },
   ...tseslint.configs.recommendedTypeChecked,
   rxjsX.configs.recommended,

@@ -30,12 +30,13 @@ const reps = Number(process.env['BENCH_REPS'] ?? 3);
 const runsPerProcess = Math.max(2, Number(process.env['BENCH_RUNS'] ?? 5));
 const startupRuns = Number(process.env['BENCH_STARTUP_RUNS'] ?? 7);
 const SHAPES = ['quadratic', 'delta'] as const;
-const CONTENDERS = ['pipe', 'floor', 'rpcclient', 'pidriver', 'pidriver-replay-1k'] as const;
+const CONTENDERS = ['pipe', 'pipe-reused', 'floor', 'rpcclient', 'pidriver', 'pidriver-replay-1k'] as const;
 const ENTRIES = ['pipe', 'floor', 'rpcclient', 'pidriver', 'slow', 'startup', 'scale', 'llm'];
 type Shape = (typeof SHAPES)[number];
 type Contender = (typeof CONTENDERS)[number];
 const LABEL: Record<Contender, string> = {
   pipe: 'pipe (read only)',
+  'pipe-reused': 'pipe, one reused read buffer (read only, as pidriver reads)',
   floor: 'floor (split + JSON.parse)',
   rpcclient: 'pi RpcClient',
   pidriver: 'pidriver',
@@ -44,6 +45,7 @@ const LABEL: Record<Contender, string> = {
 /** The entry point and environment of a contender (a variant is an entry point with other settings). */
 const ENTRY_OF: Record<Contender, { readonly entry: string; readonly env?: Record<string, string> }> = {
   pipe: { entry: 'pipe' },
+  'pipe-reused': { entry: 'pipe', env: { BENCH_PIPE_REUSED: '1' } },
   floor: { entry: 'floor' },
   rpcclient: { entry: 'rpcclient' },
   pidriver: { entry: 'pidriver' },
@@ -402,8 +404,9 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
     "- pidriver's `agent_end` comes after one more `get_state` round trip (pi 0.73 has no settled event, G5): included.",
     '- pidriver keeps the current run\'s events for late subscribers (10,000 events / 16 MiB by default): on (b) that window is',
     '  most of its garbage-collection work (events that live for 10,000 frames); the `replay: { maxEvents: 1000 }` row shows it.',
-    '- Peak RSS: the 64 KiB buffers Node allocates for every pipe read (154 MB of them on (a)) are freed only by a GC; a reader',
-    '  that allocates little JS heap (the pipe row, and pidriver on (a)) lets tens of MB of them wait for one.',
+    '- Peak RSS: the 64 KiB buffer Node allocates for every pipe read (154 MB of them on (a)) is freed only by a GC, and a reader',
+    '  that allocates little JS heap (the pipe row) lets tens of MB of them wait for one. pidriver reads pi\'s stdout into one',
+    '  reused buffer instead (`src/transport/readIntoReusedBuffer.ts`; the "one reused read buffer" row is that read alone).',
     '- The machine is shared and noisy: compare the ratios (measured side by side), not the absolute times.',
     '',
   );

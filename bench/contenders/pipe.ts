@@ -1,9 +1,11 @@
 /**
  * The physical limit: spawn the fake pi and count the bytes of its stdout, nothing else (no
  * split, no parse); a run is done when the whole stream (its size comes with `get_state`) has
- * arrived. Every other contender pays this. `node pipe.mjs <shape> [runs]`.
+ * arrived. `node pipe.mjs <shape> [runs]`. Node's own reads (a fresh 64 KiB buffer each, what
+ * the floor and RpcClient pay), or with BENCH_PIPE_REUSED=1 into one reused buffer, as pidriver reads.
  */
 import { spawn } from 'node:child_process';
+import { readIntoReusedBuffer } from '../../src/transport/readIntoReusedBuffer.js';
 import { measure, report, SHAPE, STREAM_PI, type StreamInfo, type StreamResult } from './measure.js';
 
 async function pipe(shape: string): Promise<StreamResult> {
@@ -12,6 +14,10 @@ async function pipe(shape: string): Promise<StreamResult> {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let onChunk: (chunk: Buffer) => void = () => undefined;
+  if (process.env['BENCH_PIPE_REUSED'] === '1') {
+    const reused = readIntoReusedBuffer(child.stdout, Buffer.allocUnsafeSlow(64 * 1024), (bytes, buffer) => onChunk(buffer.subarray(0, bytes)));
+    if (!reused) throw new Error('this Node does not let stdout be read into a reused buffer');
+  }
   child.stdout.on('data', (chunk: Buffer) => onChunk(chunk));
   const stream = await new Promise<StreamInfo>((resolveState) => {
     let text = '';

@@ -6,7 +6,9 @@
  *
  * spec/transport/LineSplitter.spec.ts covers the basics; this file goes after the boundaries:
  * cuts inside multi-byte sequences, between the CR and LF of a CRLF, one byte at a time, and
- * chunks that are Uint8Array views into a larger buffer rather than Buffers.
+ * chunks that are Uint8Array views into a larger buffer rather than Buffers. Every case runs
+ * twice: with chunks the splitter may keep views of, and with one buffer reused for every
+ * chunk (`reusedChunks`, how SubprocessTransport reads pi's stdout).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -86,11 +88,32 @@ function asForeignView(chunk: Buffer): Uint8Array {
   return new Uint8Array(backing.buffer, 8, chunk.length);
 }
 
+/** The lines of `chunks`, which must come out the same whether the caller reuses its chunks' memory or not. */
 function run(chunks: readonly Uint8Array[], maxLineBytes?: number): Yielded[] {
-  const splitter = new LineSplitter(maxLineBytes);
+  const plain = split(chunks, maxLineBytes, false);
+  expect(split(chunks, maxLineBytes, true)).toEqual(plain);
+  return plain;
+}
+
+/**
+ * With `reused`, as SubprocessTransport reads: every chunk is copied into one buffer, which is
+ * overwritten with newlines as soon as push() returns, so anything the splitter kept a view of
+ * would come out changed.
+ */
+function split(chunks: readonly Uint8Array[], maxLineBytes: number | undefined, reused: boolean): Yielded[] {
+  const splitter = new LineSplitter(maxLineBytes, { reusedChunks: reused });
   const out: Yielded[] = [];
   const emit = (line: string | OversizeLine) => out.push(line instanceof OversizeLine ? { oversize: line.bytes, head: line.head } : line);
-  for (const chunk of chunks) splitter.push(chunk, emit);
+  const shared = Buffer.alloc(Math.max(0, ...chunks.map((chunk) => chunk.length)));
+  for (const chunk of chunks) {
+    if (!reused) {
+      splitter.push(chunk, emit);
+      continue;
+    }
+    shared.set(chunk);
+    splitter.push(shared.subarray(0, chunk.length), emit);
+    shared.fill(0x0a);
+  }
   splitter.end(emit);
   return out;
 }

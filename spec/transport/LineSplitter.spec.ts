@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PiDriverError } from '../../src/errors.js';
 import { LineSplitter, OversizeLine, ScannedLine } from '../../src/transport/LineSplitter.js';
 
 function split(chunks: readonly Uint8Array[], maxLineBytes?: number): (string | OversizeLine)[] {
@@ -128,6 +129,78 @@ describe('LineSplitter', () => {
     it('leaves a message_update line it cannot vouch for as a string', () => {
       const broken = '{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":"x","partial":{"a":}},"message":{}}';
       expect(scanSplit([Buffer.from(`${broken}\n`)])).toEqual([broken]);
+    });
+
+    describe('with reusedChunks (one read buffer, overwritten after every push)', () => {
+      /** Feeds `text` in `size`-byte reads through one buffer, garbled after each push; collects each line's text as it is emitted. */
+      function readThroughOneBuffer(text: string, size: number, maxLineBytes = 64 * 1024 * 1024) {
+        const splitter = new LineSplitter(maxLineBytes, { scanMessageUpdates: true, reusedChunks: true });
+        const bytes = Buffer.from(text, 'utf8');
+        const buffer = Buffer.alloc(size);
+        const out: { line: string | OversizeLine | ScannedLine; text: string }[] = [];
+        const emit = (line: string | OversizeLine | ScannedLine) => out.push({ line, text: line instanceof ScannedLine ? line.line : line instanceof OversizeLine ? line.head : line });
+        for (let offset = 0; offset < bytes.length; offset += size) {
+          const read = bytes.copy(buffer, 0, offset, offset + size);
+          splitter.push(buffer.subarray(0, read), emit);
+          buffer.fill(0x0a);
+        }
+        splitter.end(emit);
+        return out;
+      }
+
+      it('a ScannedLine is read while it is emitted; if it was not, `line` throws afterwards (its bytes are gone) and `scan` stays valid', () => {
+        const first = update073('Hel', 'Hello');
+        const second = update073('lo', 'Hello'.repeat(40));
+        const text = `${first}\n${second}\n`;
+        expect(readThroughOneBuffer(text, 64).map((entry) => entry.text)).toEqual([first, second]);
+
+        const splitter = new LineSplitter(1024, { scanMessageUpdates: true, reusedChunks: true });
+        const buffer = Buffer.from(text);
+        const out: ScannedLine[] = [];
+        splitter.push(buffer, (line) => out.push(line as ScannedLine));
+        buffer.fill(0x0a);
+        expect(out).toHaveLength(2);
+        for (const scanned of out) {
+          expect(scanned).toBeInstanceOf(ScannedLine);
+          expect(() => scanned.line).toThrow(PiDriverError);
+          expect(() => scanned.line).toThrow(/read after the line was delivered/);
+        }
+        expect(out[1]?.scan.frame.assistantMessageEvent).toEqual({ type: 'text_delta', contentIndex: 0, delta: 'lo' });
+        expect(JSON.parse(out[1]?.scan.text ?? '')).toMatchObject({ message: 0, assistantMessageEvent: { partial: 0 } });
+      });
+
+      it('a line read once while emitted stays readable', () => {
+        const line = update073('x', 'y'.repeat(100));
+        const splitter = new LineSplitter(1024, { scanMessageUpdates: true, reusedChunks: true });
+        let kept: ScannedLine | undefined;
+        splitter.push(Buffer.from(`${line}
+`), (out) => {
+          kept = out as ScannedLine;
+          expect(kept.line).toBe(line);
+        });
+        expect(kept?.line).toBe(line);
+      });
+
+      it('carries lines over many reads, longer than the reused carry buffer (1 MiB), exactly', () => {
+        const long = update073('z', `€${'ab😀'.repeat(300_000)}`); // ~3 MB, multi-byte across every read boundary
+        const out = readThroughOneBuffer(`short
+${long}
+${long}
+last`, 65_536 - 3);
+        expect(out.map((entry) => entry.text)).toEqual(['short', long, long, 'last']);
+        expect(out[1]?.line).toBeInstanceOf(ScannedLine);
+      });
+
+      it('drops an oversize line as it arrives (head, byte count) and goes on', () => {
+        const long = `{"type":"message_update","x":"${'é'.repeat(5_000)}"}`;
+        const out = readThroughOneBuffer(`${long}
+ok
+`, 333, 4_000);
+        expect(out[0]?.line).toBeInstanceOf(OversizeLine);
+        expect((out[0]?.line as OversizeLine).bytes).toBe(Buffer.byteLength(long));
+        expect((out[0]?.line as OversizeLine).head).toBe(Buffer.from(long).subarray(0, 200).toString('utf8'));
+        expect(out[1]?.text).toBe('ok');
+      });
     });
 
     it('still drops oversize lines as they arrive', () => {

@@ -7,7 +7,12 @@
  * a code point split across chunks is reassembled before decoding, and the line length is
  * counted in bytes for `maxLineBytes`. A line that fits in one chunk is decoded straight from
  * it; only a line split across chunks is copied together first.
+ *
+ * With {@link LineSplitterOptions.reusedChunks} the caller may overwrite a chunk as soon as
+ * `push()` returns (`SubprocessTransport` reads pi's stdout into one buffer): the splitter then
+ * copies the unfinished line into a reused buffer of its own and keeps nothing else.
  */
+import { PiDriverError } from '../errors.js';
 import { decodeUtf8 } from '../protocol/bytes.js';
 import { scanMessageUpdate, startsLikeMessageUpdate, type MessageUpdateScan } from '../protocol/scanMessageUpdate.js';
 
@@ -21,12 +26,19 @@ export class OversizeLine {
   ) {}
 }
 
+/** Lets go of a delivered line's bytes (they are about to be overwritten): `line` throws from now on unless it was read. */
+let expire: (line: ScannedLine) => void;
+
 /**
  * A `message_update` line already read by the fast path while it was split (see
  * {@link LineSplitterOptions.scanMessageUpdates}): `scan` holds what the session needs, without
  * the resent partial message pi 0.73 and omp put in every such frame, which was validated but
  * never decoded. `line` decodes the full original text on first access (for recorders, error
  * messages); until then the line's bytes are held, so don't keep a `ScannedLine` around.
+ *
+ * From a splitter with {@link LineSplitterOptions.reusedChunks} (`SubprocessTransport`'s), those
+ * bytes are overwritten by the next read: read `line` while the line is delivered (inside the
+ * `lines$` subscriber's `next`); later it throws. `scan` stays valid.
  */
 export class ScannedLine {
   /** Length of the line in bytes. */
@@ -53,7 +65,13 @@ export class ScannedLine {
   /** The full line, as pi wrote it. */
   get line(): string {
     if (this.#line === undefined) {
-      const source = this.#source as Buffer | readonly Buffer[];
+      const source = this.#source;
+      if (source === undefined) {
+        throw new PiDriverError(
+          'ScannedLine.line was read after the line was delivered: its bytes were in a read buffer that has been reused since. Read it inside the lines$ subscriber.',
+          { code: 'LINE_EXPIRED' },
+        );
+      }
       if (Array.isArray(source)) {
         const parts = source as readonly Buffer[];
         this.#line = decodeUtf8(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.bytes), true, 0, this.bytes);
@@ -63,6 +81,12 @@ export class ScannedLine {
       this.#source = undefined;
     }
     return this.#line;
+  }
+
+  static {
+    expire = (line) => {
+      line.#source = undefined;
+    };
   }
 }
 
@@ -74,6 +98,13 @@ export interface LineSplitterOptions<Scan extends boolean = boolean> {
    * Default false.
    */
   readonly scanMessageUpdates?: Scan;
+  /**
+   * The caller reuses a chunk's memory once `push()` returns (it reads into one buffer): the
+   * splitter copies what it keeps (the unfinished line, into a reused buffer of its own), and a
+   * {@link ScannedLine}'s `line` can only be read while `emit` runs for it. Default false: the
+   * splitter keeps views into the chunks, and a `ScannedLine` can be read at any time.
+   */
+  readonly reusedChunks?: boolean;
 }
 
 /** What a {@link LineSplitter} emits: {@link ScannedLine}s only when it scans `message_update` lines. */
@@ -82,27 +113,34 @@ export type SplitLine<Scan extends boolean = false> = string | OversizeLine | (S
 const LF = 0x0a;
 const CR = 0x0d;
 const HEAD_BYTES = 200;
-/** A line split across chunks is copied into one reused buffer to be scanned; longer ones get their own. */
-const SCRATCH_MAX_BYTES = 1024 * 1024;
+/** The reused buffers (scratch, carry) are kept up to this size; a longer line gets one of its own. */
+const REUSED_MAX_BYTES = 1024 * 1024;
+const REUSED_MIN_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class LineSplitter<Scan extends boolean = false> {
   readonly #maxLineBytes: number;
   readonly #scan: boolean;
+  readonly #reused: boolean;
+  /** The unfinished line, as views into the chunks (chunks not reused). */
   #parts: Buffer[] = [];
+  /** The unfinished line's bytes, copied: `[0, #bytes)` (chunks reused). Reused from line to line. */
+  #carry: Buffer = EMPTY;
   #bytes = 0;
   #oversizeHead: string | undefined;
   /** Where lines split across chunks are put together for the scanner (reused: no allocation per line). */
-  #scratch: Buffer = Buffer.alloc(0);
+  #scratch: Buffer = EMPTY;
 
   constructor(maxLineBytes = 64 * 1024 * 1024, options: LineSplitterOptions<Scan> = {}) {
     this.#maxLineBytes = maxLineBytes;
     this.#scan = options.scanMessageUpdates ?? false;
+    this.#reused = options.reusedChunks ?? false;
   }
 
   /**
-   * Feeds one chunk; `emit` is called for every line it completes. With `scanMessageUpdates`, a
-   * ScannedLine may read its `line` from the chunk later: don't reuse the chunk's memory (Node's
-   * streams never do).
+   * Feeds one chunk; `emit` is called for every line it completes. Without `reusedChunks`, a
+   * ScannedLine may read its `line` from the chunk later: don't reuse the chunk's memory then
+   * (Node's streams never do).
    */
   push(chunk: Uint8Array, emit: (line: SplitLine<Scan>) => void): void {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -110,48 +148,88 @@ export class LineSplitter<Scan extends boolean = false> {
     for (;;) {
       const newline = buffer.indexOf(LF, start);
       if (newline < 0) {
-        if (start < buffer.length) this.#append(buffer.subarray(start));
+        if (start < buffer.length) this.#append(buffer, start, buffer.length);
         return;
       }
+      let line: SplitLine<Scan>;
       if (this.#bytes === 0 && this.#oversizeHead === undefined && newline - start <= this.#maxLineBytes) {
-        emit(this.#wholeLine(buffer, start, newline)); // the whole line is in this chunk
+        line = this.#wholeLine(buffer, start, newline); // the whole line is in this chunk
       } else {
-        this.#append(buffer.subarray(start, newline));
-        emit(this.#takeLine());
+        this.#append(buffer, start, newline);
+        line = this.#takeLine();
       }
       start = newline + 1;
+      this.#deliver(line, emit);
     }
   }
 
   /** Flushes a last line that had no `\n` (pi's final frame at EOF). */
   end(emit: (line: SplitLine<Scan>) => void): void {
-    if (this.#bytes > 0 || this.#oversizeHead !== undefined) emit(this.#takeLine());
+    if (this.#bytes > 0 || this.#oversizeHead !== undefined) this.#deliver(this.#takeLine(), emit);
   }
 
-  #append(piece: Buffer): void {
-    if (piece.length === 0) return;
-    this.#bytes += piece.length;
-    if (this.#oversizeHead !== undefined) return;
-    if (this.#bytes > this.#maxLineBytes) {
-      this.#oversizeHead = Buffer.concat([...this.#parts, piece]).subarray(0, HEAD_BYTES).toString('utf8');
-      this.#parts = [];
+  #deliver(line: SplitLine<Scan>, emit: (line: SplitLine<Scan>) => void): void {
+    if (!this.#reused || !(line instanceof ScannedLine)) {
+      emit(line);
       return;
     }
-    this.#parts.push(piece);
+    try {
+      emit(line);
+    } finally {
+      expire(line); // its bytes are in a chunk or the carry, both about to be overwritten
+    }
+  }
+
+  /** Adds `buffer[start, end)` to the unfinished line. */
+  #append(buffer: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    const total = this.#bytes + (end - start);
+    if (this.#oversizeHead === undefined) {
+      if (total > this.#maxLineBytes) {
+        this.#oversizeHead = this.#headWith(buffer.subarray(start, end));
+        this.#parts = [];
+        if (this.#carry.length > REUSED_MAX_BYTES) this.#carry = EMPTY;
+      } else if (this.#reused) {
+        if (this.#carry.length < total) this.#carry = this.#grown(this.#carry, total);
+        buffer.copy(this.#carry, this.#bytes, start, end);
+      } else {
+        this.#parts.push(buffer.subarray(start, end));
+      }
+    }
+    this.#bytes = total;
+  }
+
+  /** The first bytes of the unfinished line followed by `piece`, decoded (an oversize line's head). */
+  #headWith(piece: Buffer): string {
+    const kept = this.#reused ? [this.#carry.subarray(0, this.#bytes)] : this.#parts;
+    return Buffer.concat([...kept, piece], Math.min(HEAD_BYTES, this.#bytes + piece.length)).toString('utf8');
+  }
+
+  /** `carry` grown to hold at least `bytes` (its first {@link #bytes} kept). */
+  #grown(carry: Buffer, bytes: number): Buffer {
+    const grown = Buffer.allocUnsafe(Math.max(bytes, Math.min(Math.max(carry.length * 2, REUSED_MIN_BYTES), this.#maxLineBytes)));
+    carry.copy(grown, 0, 0, this.#bytes);
+    return grown;
   }
 
   #takeLine(): SplitLine<Scan> {
     const bytes = this.#bytes;
     const oversizeHead = this.#oversizeHead;
-    const parts = this.#parts;
-    this.#parts = [];
     this.#bytes = 0;
     this.#oversizeHead = undefined;
     if (oversizeHead !== undefined) return new OversizeLine(bytes, oversizeHead);
+    if (this.#reused) {
+      const carry = this.#carry;
+      // After a very long line, let its buffer go (the line delivered from it holds it until then).
+      if (carry.length > REUSED_MAX_BYTES) this.#carry = EMPTY;
+      return this.#wholeLine(carry, 0, bytes);
+    }
+    const parts = this.#parts;
+    this.#parts = [];
     if (parts.length === 1) return this.#wholeLine(parts[0] as Buffer, 0, bytes);
     if (this.#scan && startsLikeMessageUpdate(parts[0] as Buffer)) {
       // Copy the pieces into the scratch buffer for the scanner; the ScannedLine keeps the pieces.
-      const joined = bytes <= SCRATCH_MAX_BYTES ? this.#scratchOf(bytes) : Buffer.allocUnsafe(bytes);
+      const joined = bytes <= REUSED_MAX_BYTES ? this.#scratchOf(bytes) : Buffer.allocUnsafe(bytes);
       let offset = 0;
       for (const part of parts) offset += part.copy(joined, offset);
       const end = joined[bytes - 1] === CR ? bytes - 1 : bytes;
@@ -173,7 +251,7 @@ export class LineSplitter<Scan extends boolean = false> {
   }
 
   #scratchOf(bytes: number): Buffer {
-    if (this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX_BYTES, Math.max(bytes, this.#scratch.length * 2, 64 * 1024)));
+    if (this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafe(Math.min(REUSED_MAX_BYTES, Math.max(bytes, this.#scratch.length * 2, REUSED_MIN_BYTES)));
     return this.#scratch;
   }
 }

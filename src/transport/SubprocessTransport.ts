@@ -8,6 +8,7 @@ import { LineSplitter } from './LineSplitter.js';
 import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportLine } from './PiTransport.js';
 import { detectPi, launcherEnv, type DetectedPi } from './detectDialect.js';
 import { descendantsOf, isRunning, killAll, processesWithEnv, trySignal, type ProcessIdentity } from './processTree.js';
+import { readIntoReusedBuffer } from './readIntoReusedBuffer.js';
 import { resolveBinary } from './resolveBinary.js';
 import { StderrTail } from './StderrTail.js';
 
@@ -26,12 +27,16 @@ type Subprocess = ResultPromise<{ buffer: false; reject: false }>;
 
 /** Environment variable that marks a pi process tree (see {@link processesWithEnv}). */
 const TREE_MARKER_ENV = 'PIDRIVER_TREE_ID';
+/** pi's stdout is read into one buffer of this size (a Linux pipe holds 64 KiB). */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * The real transport: `pi --mode rpc` spawned with execa.
  *
  * - stdout → {@link LineSplitter} → `lines$` (one subscriber; stdout stays paused without one,
- *   so nothing is lost and nothing is buffered in this process);
+ *   so nothing is lost and nothing is buffered in this process). stdout is read into one reused
+ *   buffer (see `readIntoReusedBuffer.ts`), so a `ScannedLine`'s `line` can only be read
+ *   while it is delivered;
  * - stdin ← `send()`, serialised, one JSON line per command;
  * - stderr → `onStderr` and a bounded tail for error messages.
  *
@@ -57,13 +62,15 @@ export class SubprocessTransport implements PiTransport {
   #writeChain: Promise<void> = Promise.resolve();
   #closing: Promise<CloseResult> | undefined;
   #detected: DetectedPi | undefined;
+  #readsIntoReusedBuffer = false;
   /** The value of {@link TREE_MARKER_ENV} in this pi's environment (and so its descendants'). */
   readonly #treeId = randomUUID();
 
   constructor(config: PiConfig, options: SubprocessTransportOptions = {}) {
     this.#config = config;
     this.#options = options;
-    this.#splitter = new LineSplitter(config.maxLineBytes, { scanMessageUpdates: true });
+    // Reused chunks whether or not the read buffer could be installed: one contract either way.
+    this.#splitter = new LineSplitter(config.maxLineBytes, { scanMessageUpdates: true, reusedChunks: true });
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.#resolveExited = resolve;
@@ -94,6 +101,14 @@ export class SubprocessTransport implements PiTransport {
 
   get stderrTail(): string {
     return this.#stderr.text;
+  }
+
+  /**
+   * @internal Whether stdout is read into one reused buffer (false: this Node's socket internals
+   * differ, and stdout is read through `'data'` events as usual).
+   */
+  get readsIntoReusedBuffer(): boolean {
+    return this.#readsIntoReusedBuffer;
   }
 
   /** The dialect the binary was detected as (or configured with), once `start()` has run. */
@@ -138,6 +153,8 @@ export class SubprocessTransport implements PiTransport {
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     (child.stderr).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
+    // Before anything is read (nothing is until this tick ends); then pause() stops the reads.
+    this.#readsIntoReusedBuffer = readIntoReusedBuffer(child.stdout, Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), this.#onRead);
     (child.stdout).pause();
 
     try {
@@ -244,14 +261,22 @@ export class SubprocessTransport implements PiTransport {
     if (!this.#stdoutEnded) stdout.pause();
   }
 
+  readonly #emitLine = (line: TransportLine): void => this.#lineSubscriber?.(line);
+
+  /** A read into the reused buffer: the splitter copies what it keeps before this returns. */
+  readonly #onRead = (bytes: number, buffer: Buffer): void => {
+    this.#splitter.push(buffer.subarray(0, bytes), this.#emitLine);
+  };
+
+  /** A chunk through `'data'` (when the reused buffer could not be installed). */
   readonly #onData = (chunk: Buffer): void => {
-    this.#splitter.push(chunk, (line) => this.#lineSubscriber?.(line));
+    this.#splitter.push(chunk, this.#emitLine);
   };
 
   readonly #onEnd = (): void => {
     if (this.#stdoutEnded) return;
     this.#stdoutEnded = true;
-    this.#splitter.end((line) => this.#lineSubscriber?.(line));
+    this.#splitter.end(this.#emitLine);
     this.#completeLines?.();
   };
 
