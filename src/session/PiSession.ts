@@ -2,7 +2,6 @@ import {
   asyncScheduler,
   BehaviorSubject,
   defer,
-  distinctUntilChanged,
   firstValueFrom,
   from,
   map,
@@ -1334,5 +1333,3 @@ function abortError(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new PiDriverError('start() was aborted', { code: 'PI_ABORTED' });
 }
 
-// Keep `distinctUntilChanged` available for derived views without an unused-import warning.
-void distinctUntilChanged;
