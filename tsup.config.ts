@@ -46,4 +46,13 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
   },
+  {
+    // The watchdog (src/transport/watchdog.ts): a plain script run as `node dist/transport/watchdog.js`.
+    entry: { 'transport/watchdog': 'src/transport/watchdog.mjs' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+  },
 ]);

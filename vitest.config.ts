@@ -21,6 +21,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     setupFiles: ['spec/helpers/setup.ts'],
+    // A private TMPDIR for the run; temp files a spec leaves behind fail the run (named).
+    globalSetup: ['spec/helpers/globalSetup.ts'],
     // CI also writes a JSON report; .ci/run reads its counts for the closing `tests: N passed, N failed` line.
     reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
     outputFile: { json: 'test-output/results.json' },

@@ -2,8 +2,9 @@
  * Helpers for the bridge and browser specs: a PiSession over a scripted FakeTransport, a real
  * `node:http` server on 127.0.0.1:0 serving it, and raw HTTP requests.
  */
-import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { asyncScheduler, Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import { PiSession } from '../../src/session/PiSession.js';
 import type { ReplayLimits } from '../../src/session/ReplayHub.js';
@@ -108,10 +109,20 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-/** Serves `target` on 127.0.0.1:0. */
-export async function startBridge(target: BridgeSession | BridgeSessionSource, options: SessionHandlerOptions = {}): Promise<Bridge> {
+/**
+ * Serves `target` on 127.0.0.1:0. `middleware` runs first, as a framework's would (it may parse
+ * the body into `req.body`, or wait): the handler gets the request once it settles.
+ */
+export async function startBridge(
+  target: BridgeSession | BridgeSessionSource,
+  options: SessionHandlerOptions = {},
+  middleware?: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<Bridge> {
   const handler = sessionHandler(target, options);
-  const server = createServer((req, res) => handler(req, res));
+  const server = createServer((req, res) => {
+    if (middleware) void middleware(req, res).then(() => handler(req, res));
+    else handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -238,4 +249,56 @@ export function frames(text: string): { event: string; id: string | undefined; d
       }
       return { event, id, data: JSON.parse(data) as FrameData };
     });
+}
+
+/** A promise with its resolve function outside: a gate a test opens. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+/** Resolves once Node has run every callback already queued (I/O included): the handler's awaits have settled. */
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+
+/**
+ * Wraps a session so a test can see how many subscriptions to its streams are open: the
+ * bridge must let go of every one when a client leaves.
+ */
+export function countingSession(session: BridgeSession): { session: BridgeSession; open: () => number } {
+  let open = 0;
+  const counted = <T>(source$: Observable<T>): Observable<T> =>
+    new Observable<T>((subscriber) => {
+      open++;
+      const inner = source$.subscribe(subscriber);
+      return () => {
+        open--;
+        inner.unsubscribe();
+      };
+    });
+  const wrapped: BridgeSession = {
+    sessionId: session.sessionId,
+    events$: counted(session.events$),
+    ...(session.recentEvents$ ? { recentEvents$: counted(session.recentEvents$) } : {}),
+    state$: counted(session.state$),
+    pending$: counted(session.pending$),
+    prompt: (text, options) => session.prompt(text, options),
+    prompt$: (text, options) => counted(session.prompt$(text, options)),
+    abort: () => session.abort(),
+    respond: (requestId, value) => session.respond(requestId, value),
+  };
+  return { session: wrapped, open: () => open };
+}
+
+/** `asyncScheduler`, recording the delay of every timer scheduled through it. */
+export function recordingScheduler(): { scheduler: SchedulerLike; delays: number[] } {
+  const delays: number[] = [];
+  const scheduler: SchedulerLike = {
+    now: () => asyncScheduler.now(),
+    schedule: <T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription => {
+      delays.push(delay);
+      return asyncScheduler.schedule(work, delay, state);
+    },
+  };
+  return { scheduler, delays };
 }

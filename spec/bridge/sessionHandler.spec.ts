@@ -2,12 +2,13 @@
  * The bridge over a real `node:http` server on 127.0.0.1:0, serving PiSessions over a scripted
  * FakeTransport: SSE framing, resume, gaps, slow clients, bodies, access control, routes.
  */
-import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { throwError } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PiSessionManager } from '../../src/manager/PiSessionManager.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import type { DroppedClient } from '../../src/bridge/index.js';
-import { frames, openSse, postJson, rawRequest, scriptedSession, startBridge, type Bridge } from './helpers.js';
+import type { BridgeSession, DroppedClient } from '../../src/bridge/index.js';
+import { countingSession, deferred, frames, openSse, postJson, rawRequest, scriptedSession, settle, startBridge, type Bridge } from './helpers.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -307,15 +308,17 @@ describe('access control', () => {
   });
 
   it('requires the token when one is set: Authorization: Bearer, or ?token= for EventSource', async () => {
-    const { bridge } = await serve({ token: 's3cret' });
+    const token = 's3cret-0123456789';
+    const { bridge } = await serve({ token });
     const none = await rawRequest(bridge.port, '/state');
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toBe('Bearer');
     expect((await rawRequest(bridge.port, '/state', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
-    expect((await rawRequest(bridge.port, '/state', { headers: { Authorization: 'Bearer s3cret' } })).status).toBe(200);
-    expect((await rawRequest(bridge.port, '/state?token=s3cret')).status).toBe(200);
+    expect((await rawRequest(bridge.port, '/state', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await rawRequest(bridge.port, `/state?token=${token}`)).status).toBe(200);
+    expect((await rawRequest(bridge.port, '/state?token=')).status).toBe(401);
     // With a token, the Host check is the token's job.
-    expect((await rawRequest(bridge.port, '/state?token=s3cret', { headers: { Host: 'box.lan' } })).status).toBe(200);
+    expect((await rawRequest(bridge.port, `/state?token=${token}`, { headers: { Host: 'box.lan' } })).status).toBe(200);
   });
 
   it('a custom authorize hook replaces the default; false is a 403, an object picks status and message', async () => {
@@ -333,6 +336,202 @@ describe('access control', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.json).toEqual({ error: 'who are you?' });
     expect(seen).toEqual(['/state', '/state', '/events']);
+  });
+});
+
+describe('secrets', () => {
+  const token = 'bridge-token-0123456789abcdef';
+
+  it('the slow-client warning and onClientDropped never show a ?token= value', async () => {
+    const warnings: string[] = [];
+    vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.map(String).join(' ')));
+    const { session, pi, bridge } = await serve({ token, maxBufferedBytes: 64 * 1024 });
+    const run = session.prompt('hold');
+    run.catch(() => undefined);
+    const slow = await openSse(bridge.port, `/events?token=${token}&who=slow`);
+    cleanups.push(() => slow.close());
+    await slow.waitFor((t) => t.includes('"delta":"hold"'));
+    slow.res.pause();
+    for (let index = 0; index < 4; index++) pi.emitDelta('y'.repeat(64 * 1024)); // one burst: over the bound
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('(/events?token=[redacted]&who=slow)');
+    expect(warnings[0]).not.toContain(token);
+    await session.abort();
+    await run;
+  });
+
+  it('error bodies, failure and close frames never carry the token', async () => {
+    const { session } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const leaky = (what: string) => new Error(`${what} failed: GET /x?token=${token} (Authorization: Bearer ${token})`);
+    const fake: BridgeSession = {
+      ...countingSession(session).session,
+      recentEvents$: throwError(() => leaky('events')),
+      prompt$: () => throwError(() => leaky('prompt')),
+      abort: () => Promise.reject(leaky('abort')),
+    };
+    const bridge = await startBridge(fake, { token, heartbeatMs: null });
+    cleanups.push(() => bridge.close());
+    const auth = { Authorization: `Bearer ${token}` };
+    const abort = await postJson(bridge.port, '/abort', {}, auth);
+    expect(abort.status).toBe(500);
+    const prompt = await rawRequest(bridge.port, '/prompt', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' }, body: '{"text":"x"}' });
+    const events = await rawRequest(bridge.port, '/events', { headers: { ...auth, Accept: 'text/event-stream' } });
+    expect(frames(prompt.text).at(-1)).toMatchObject({ event: 'failure', data: { error: expect.stringContaining('prompt failed') } });
+    expect(frames(events.text).at(-1)).toMatchObject({ event: 'close', data: { reason: 'session_died' } });
+    for (const text of [abort.text, prompt.text, events.text]) {
+      expect(text).toContain('[redacted]');
+      expect(text).not.toContain(token);
+    }
+  });
+});
+
+describe('a client that leaves before its stream starts', () => {
+  /** Sends a request and resolves once the server saw it arrive (`arrived`); `leave()` drops the connection. */
+  function requestThatLeaves(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+    const req: ClientRequest = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { Accept: 'text/event-stream', ...options.headers } });
+    req.on('error', () => undefined);
+    req.end(options.body);
+    return { leave: () => req.destroy() };
+  }
+
+  /** An authorize hook that waits until the test lets it through. */
+  function gatedAuthorize() {
+    const arrived = deferred<IncomingMessage>();
+    const gate = deferred<boolean>();
+    return {
+      authorize: (req: IncomingMessage) => {
+        arrived.resolve(req);
+        return gate.promise;
+      },
+      arrived: arrived.promise,
+      open: () => gate.resolve(true),
+    };
+  }
+
+  const gone = (req: IncomingMessage) => new Promise<void>((resolve) => (req.destroyed ? resolve() : req.once('close', () => resolve())));
+
+  it('GET events: leaving during an async authorize leaves nothing subscribed and no stream open', async () => {
+    const { session } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const counting = countingSession(session);
+    const gated = gatedAuthorize();
+    const bridge = await startBridge(counting.session, { heartbeatMs: null, authorize: gated.authorize });
+    cleanups.push(() => bridge.close());
+    const client = requestThatLeaves(bridge.port, '/events');
+    const req = await gated.arrived;
+    client.leave();
+    await gone(req);
+    gated.open();
+    await settle();
+    expect(bridge.handler.openStreams).toBe(0);
+    expect(counting.open()).toBe(0);
+  });
+
+  it('GET events: a client gone before the handler runs (slow middleware) is never streamed to', async () => {
+    const { session } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const counting = countingSession(session);
+    const arrived = deferred<IncomingMessage>();
+    const gate = deferred();
+    const bridge = await startBridge(counting.session, { heartbeatMs: null }, async (req) => {
+      arrived.resolve(req);
+      await gate.promise;
+    });
+    cleanups.push(() => bridge.close());
+    const client = requestThatLeaves(bridge.port, '/events');
+    const req = await arrived.promise;
+    client.leave();
+    await gone(req);
+    gate.resolve();
+    await settle();
+    expect(bridge.handler.openStreams).toBe(0);
+    expect(counting.open()).toBe(0);
+  });
+
+  it('POST prompt, streamed (body parsed by middleware): leaving during authorize never sends the prompt', async () => {
+    const { session, pi } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const gated = gatedAuthorize();
+    const bridge = await startBridge(session, { heartbeatMs: null, authorize: gated.authorize }, (req) => {
+      (req as { body?: unknown }).body = { text: 'hold on' }; // as express.json() would
+      return Promise.resolve();
+    });
+    cleanups.push(() => bridge.close());
+    const client = requestThatLeaves(bridge.port, '/prompt', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"text":"hold on"}' });
+    const req = await gated.arrived;
+    client.leave();
+    await gone(req);
+    gated.open();
+    await settle();
+    expect(bridge.handler.openStreams).toBe(0);
+    expect(pi.transport.sent.filter((command) => command.type === 'prompt')).toEqual([]);
+    expect(session.status).toBe('idle');
+  });
+
+  it('POST prompt, JSON with cancelOnDisconnect: leaving during authorize never sends the prompt', async () => {
+    const { session, pi } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const gated = gatedAuthorize();
+    const bridge = await startBridge(session, { heartbeatMs: null, authorize: gated.authorize }, (req) => {
+      (req as { body?: unknown }).body = { text: 'hold on', cancelOnDisconnect: true };
+      return Promise.resolve();
+    });
+    cleanups.push(() => bridge.close());
+    const client = requestThatLeaves(bridge.port, '/prompt', { method: 'POST', headers: { Accept: 'application/json' } });
+    const req = await gated.arrived;
+    client.leave();
+    await gone(req);
+    gated.open();
+    await settle();
+    expect(pi.transport.sent.filter((command) => command.type === 'prompt')).toEqual([]);
+    expect(session.status).toBe('idle');
+  });
+
+  it('a request body cut off by the client does not leave the handler waiting', async () => {
+    const { session } = await scriptedSession();
+    cleanups.push(() => session.close());
+    const prompts = vi.spyOn(session, 'prompt$');
+    const arrived = deferred<IncomingMessage>();
+    const bridge = await startBridge(session, { heartbeatMs: null }, (req) => Promise.resolve(arrived.resolve(req)));
+    cleanups.push(() => bridge.close());
+    const req = httpRequest({ host: '127.0.0.1', port: bridge.port, path: '/prompt', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': '1000', Accept: 'text/event-stream' } });
+    req.on('error', () => undefined);
+    req.write('{"text":'); // and never the rest
+    const serverReq = await arrived.promise;
+    req.destroy();
+    await gone(serverReq);
+    await settle();
+    expect(prompts).not.toHaveBeenCalled();
+    expect(bridge.handler.openStreams).toBe(0);
+  });
+});
+
+describe('an event the bridge cannot serialise', () => {
+  it('goes as a stub frame (same seq and type); the stream, later events and reconnects go on', async () => {
+    const { session, pi, bridge } = await serve();
+    const run = session.prompt('hold');
+    run.catch(() => undefined);
+    const sse = await openSse(bridge.port, '/events');
+    cleanups.push(() => sse.close());
+    await sse.waitFor((t) => t.includes('"delta":"hold"'));
+    // Tool arguments nested 20,000 deep: JSON.parse takes them, JSON.stringify overflows the stack.
+    const depth = 20_000;
+    pi.transport.emitLine(`{"type":"tool_execution_start","toolCallId":"t1","toolName":"deep","args":{"x":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`);
+    pi.emitDelta('after the deep one');
+    const text = await sse.waitFor((t) => t.includes('after the deep one'));
+    const stub = eventFrames(text).find((frame) => frame.data.type === 'tool_start')!;
+    expect(stub).toMatchObject({ id: String(stub.data.seq), data: { toolCallId: 't1', name: 'deep' } });
+    expect(JSON.stringify(stub.data['arguments'])).toContain('[not serializable: RangeError');
+    expect(frames(text).some((frame) => frame.event === 'close')).toBe(false);
+    // A reconnecting client gets the stub again, and what follows.
+    const again = await openSse(bridge.port, '/events', { 'Last-Event-ID': String(stub.data.seq! - 1) });
+    cleanups.push(() => again.close());
+    const resumed = eventFrames(await again.waitFor((t) => t.includes('after the deep one')));
+    expect(resumed[0]).toMatchObject({ data: { type: 'tool_start', seq: stub.data.seq } });
+    expect(session.status).toBe('running');
+    await session.abort();
+    await run;
   });
 });
 

@@ -19,6 +19,13 @@ const title = hasChromium
   ? 'the web example in headless Chromium'
   : `the web example in headless Chromium (SKIPPED: no Chromium at ${CHROMIUM}; apt-get install -y chromium, or set CHROMIUM_PATH)`;
 
+// CI relies on this test (.ci/run sets PIDRIVER_REQUIRE_BROWSER=1): there, no Chromium is a failure, not a skip.
+if (!hasChromium && process.env['PIDRIVER_REQUIRE_BROWSER'] === '1') {
+  it(`the web example in headless Chromium: no Chromium at ${CHROMIUM} (PIDRIVER_REQUIRE_BROWSER=1)`, () => {
+    throw new Error(`PIDRIVER_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  });
+}
+
 describe.skipIf(!hasChromium)(title, () => {
   let example: WebExample;
   let context: BrowserContext;

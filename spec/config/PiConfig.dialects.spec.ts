@@ -61,7 +61,7 @@ describe('PiConfig.toLaunchArgv', () => {
   });
 
   it('really rebuilds the environment: remote allowlist values, no stray variables, values kept verbatim', () => {
-    const [, , ...command] = PiConfig.parse({ ...base, launcher: ['sh', '-c'], binary: '/usr/bin/env' }).toLaunchArgv({ argv: ['/usr/bin/env'] });
+    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/usr/bin/env' }).toLaunchArgv({ argv: ['/usr/bin/env'] });
     // Run the part after the launcher as `docker exec` would: argv as is, in an environment with a secret.
     const output = execFileSync(command[0] as string, command.slice(1), { env: { PATH: '/usr/bin:/bin', HOME: '/remote/home', SECRET_KEY: 'x' }, encoding: 'utf8' });
     const env = Object.fromEntries(output.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
@@ -71,7 +71,7 @@ describe('PiConfig.toLaunchArgv', () => {
   it('cds to the remote working directory first', () => {
     const argv = PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'box'] }).toLaunchArgv({ cwd: '/work/my repo' });
     expect(argv.slice(4, 8)).toEqual(['sh', '-c', 'cd -- "$0" && exec env -i ${PATH+"PATH=$PATH"} ${HOME+"HOME=$HOME"} "$@"', '/work/my repo']);
-    const [, , ...command] = PiConfig.parse({ ...base, launcher: ['sh', '-c'], binary: '/bin/pwd' }).toLaunchArgv({ argv: ['/bin/pwd'], cwd: '/tmp' });
+    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/bin/pwd' }).toLaunchArgv({ argv: ['/bin/pwd'], cwd: '/tmp' });
     expect(execFileSync(command[0] as string, command.slice(1), { encoding: 'utf8', cwd: '/' }).trim()).toBe('/tmp');
   });
 
@@ -86,6 +86,61 @@ describe('PiConfig.toLaunchArgv', () => {
     // What the remote shell sees is exactly the argv a docker launcher would get.
     const unquoted = execFileSync('sh', ['-c', `printf '%s\\n' ${argv.slice(2).join(' ')}`], { encoding: 'utf8' }).trim().split('\n');
     expect(unquoted).toEqual(PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'b'], appendSystemPrompt: 'be brief; no $(rm)' }).toLaunchArgv().slice(4));
+  });
+
+  describe('quotes for every launcher but those known to pass argv as is', () => {
+    // Values that would run commands if a shell over there parsed them unquoted.
+    const hostile = {
+      ...base,
+      agentDir: '/srv/agent $(touch /tmp/pwned-agent)',
+      extraEnv: { MARK: "x'; touch /tmp/pwned-env; echo '" },
+      systemPrompt: '`touch /tmp/pwned-prompt`',
+      extraArgs: ['--flag', '; touch /tmp/pwned-args'],
+      binary: '/opt/pi $(touch /tmp/pwned-binary)/pi',
+    };
+    const asExec = (command: readonly string[]) => PiConfig.parse({ ...hostile, launcher: { command: [...command], argv: 'exec' } }).toLaunchArgv({ cwd: '/work/a;b' });
+
+    for (const launcher of [
+      ['ssh', 'host'],
+      ['/usr/bin/autossh', '-M', '0', 'host'],
+      ['sshpass', '-p', 'pw', 'ssh', 'host'],
+      ['gcloud', 'compute', 'ssh', 'vm', '--'],
+      ['my-wrapper', 'box'],
+      ['docker', 'run', '-i', 'image'], // only `exec` is known; anything else is quoted
+      ['sudo', 'docker', 'exec', '-i', 'box'],
+    ]) {
+      it(`${launcher.join(' ')}: shell-quoted, so the remote shell parses back exactly the argv`, () => {
+        const config = PiConfig.parse({ ...hostile, launcher });
+        expect(config.launcherSpec()).toEqual({ command: launcher, argv: 'shell' });
+        const argv = config.toLaunchArgv({ cwd: '/work/a;b' });
+        expect(argv.slice(0, launcher.length)).toEqual(launcher);
+        // What such a launcher does: join the rest with spaces, and a shell over there parses it.
+        const parsed = execFileSync('sh', ['-c', `printf '%s\\0' ${argv.slice(launcher.length).join(' ')}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+        expect(parsed).toEqual(asExec(launcher).slice(launcher.length));
+      });
+    }
+
+    for (const launcher of [
+      ['docker', 'exec', '-i', 'box'],
+      ['/usr/local/bin/podman', 'exec', '-i', 'box'],
+      ['nerdctl', 'container', 'exec', '-i', 'box'],
+      ['kubectl', 'exec', '-i', 'pod', '--'],
+    ]) {
+      it(`${launcher.join(' ')}: argv as is`, () => {
+        const config = PiConfig.parse({ ...hostile, launcher });
+        expect(config.launcherSpec()).toEqual({ command: launcher, argv: 'exec' });
+        expect(config.toLaunchArgv({ cwd: '/work/a;b' })).toEqual(asExec(launcher));
+      });
+    }
+
+    it('the object form says which a launcher is', () => {
+      const shell = PiConfig.parse({ ...hostile, launcher: { command: ['docker', 'exec', '-i', 'box'], argv: 'shell' } });
+      expect(shell.toLaunchArgv({ cwd: '/work/a;b' }).slice(4)).toEqual(asExec(['docker', 'exec', '-i', 'box']).slice(4).map(shellQuote));
+      const exec = PiConfig.parse({ ...hostile, launcher: { command: ['my-wrapper', 'box'], argv: 'exec' } });
+      expect(exec.toLaunchArgv().slice(2)).toContain(hostile.systemPrompt);
+      expect(() => PiConfig.parse({ launcher: { command: [], argv: 'exec' } })).toThrow(PiConfigError);
+      expect(() => PiConfig.parse({ launcher: { command: ['x'], argv: 'bogus' as 'exec' } })).toThrow(PiConfigError);
+    });
   });
 
   it('uses a plain `env NAME=value` with inheritEnv (the remote environment stays)', () => {

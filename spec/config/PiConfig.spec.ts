@@ -119,6 +119,44 @@ describe('PiConfig', () => {
     expect((error as PiConfigError).message).toContain(field);
   });
 
+  it.each([
+    [{ apiKey: 'sk-\0secret' }, 'apiKey'],
+    [{ agentDir: '/srv/agent\0x' }, 'agentDir'],
+    [{ extraEnv: { OK: 'x', NUL: 'a\0b' } }, 'extraEnv.NUL'],
+    [{ systemPrompt: 'be brief\0' }, 'systemPrompt'],
+    [{ appendSystemPrompt: ['ok', '\0'] }, 'appendSystemPrompt.1'],
+    [{ extraArgs: ['--x', 'y\0'] }, 'extraArgs.1'],
+    [{ workspace: '/w\0' }, 'workspace'],
+    [{ launcher: ['ssh', 'h\0'] }, 'launcher.1'],
+  ])('rejects a NUL byte (no process can be given one) in %j, naming the field', (input, field) => {
+    let error: unknown;
+    try {
+      PiConfig.parse(input as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PiConfigError);
+    expect((error as PiConfigError).field).toBe(field);
+    expect((error as PiConfigError).message).toMatch(/NUL byte/);
+    expect(inspect(error)).not.toContain('secret');
+  });
+
+  it('derives a sane key variable for any provider name, Object.prototype members included', () => {
+    for (const provider of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const config = PiConfig.parse({ provider, apiKey: 'sk-test-key' });
+      const name = config.apiKeyEnvName();
+      expect(name).toMatch(/^[A-Z_][A-Z0-9_]*_API_KEY$/);
+      expect(Object.keys(config.toEnv({}))).toEqual(['PI_SKIP_VERSION_CHECK', name]);
+      expect(PiConfig.parse({ provider, apiKeyEnv: 'TEAM_KEY' }).toEnv({ TEAM_KEY: 'sk-team' })).toEqual({ PI_SKIP_VERSION_CHECK: '1', TEAM_KEY: 'sk-team', [name]: 'sk-team' });
+    }
+    expect(PiConfig.parse({ provider: 'constructor' }).apiKeyEnvName()).toBe('CONSTRUCTOR_API_KEY');
+  });
+
+  it('approvalExtensionPath must be absolute', () => {
+    expect(PiConfig.parse({ approvalExtensionPath: '/opt/app/approval.js' }).approvalExtensionPath).toBe('/opt/app/approval.js');
+    expect(() => PiConfig.parse({ approvalExtensionPath: 'approval.js' })).toThrow(PiConfigError);
+  });
+
   it('derives variants with with() and keeps the original', () => {
     const base = PiConfig.parse({ model: 'a' });
     const derived = base.with({ model: 'b' });

@@ -1,4 +1,4 @@
-import { delay, map } from 'rxjs';
+import { delay, filter, map, mergeMap, type OperatorFunction } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
@@ -7,7 +7,8 @@ import { withPolicyContext } from '../../src/policies/context.js';
 import { decisionTimeout$ } from '../../src/policies/decisionTimeout.js';
 import { allow, answer, cancel, deny } from '../../src/policies/decisions.js';
 import { timeoutDecision } from '../../src/policies/timeoutDecision.js';
-import type { DecisionInput, Policy } from '../../src/policies/types.js';
+import type { DecisionInput, Policy, PolicyAnswer } from '../../src/policies/types.js';
+import { defer } from '../../src/policies/decisions.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
 import { answerFor as to, fakeSession, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
@@ -17,6 +18,9 @@ function stringMatching(pattern: RegExp): string {
   const matcher: unknown = expect.stringMatching(pattern);
   return matcher as string;
 }
+
+/** The answers that settle a request (a `defer` passed on from `inner` leaves it to the host). */
+const settling: OperatorFunction<PolicyAnswer, PolicyAnswer> = filter((answer) => answer.decision.kind !== 'defer');
 
 describe('timeoutDecision', () => {
   let scheduler: TestScheduler;
@@ -42,8 +46,16 @@ describe('timeoutDecision', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const a = permission();
       const request$ = cold('-a|', { a });
-      expectObservable(request$.pipe(timeoutDecision(5, false))).toBe('------(A|)', { A: to(a, deny()) });
+      expectObservable(request$.pipe(timeoutDecision(5, false))).toBe('-D----(A|)', { D: to(a, defer()), A: to(a, deny()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
+    });
+  });
+
+  it('passes an inner defer on once (the session shows the request to the host), then answers at the timeout', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const a = permission();
+      const twice: Policy = (requests$) => requests$.pipe(mergeMap((request) => [to(request, defer()), to(request, defer())]));
+      expectObservable(cold('a|', { a }).pipe(timeoutDecision(3, false, twice))).toBe('D--(A|)', { D: to(a, defer()), A: to(a, deny()) });
     });
   });
 
@@ -73,7 +85,7 @@ describe('timeoutDecision', () => {
       const [p, q, c] = [permission(), makeRequest('question'), makeRequest('choice')] as const;
       const request$ = cold('-pq-c|', { p, q, c });
       const expected = '     ----PQ-(C|)';
-      expectObservable(request$.pipe(timeoutDecision(3, 'blue'))).toBe(expected, {
+      expectObservable(request$.pipe(timeoutDecision(3, 'blue'), settling)).toBe(expected, {
         P: to(p, deny(stringMatching(/^policy error: Invalid answer/))),
         Q: to(q, answer('blue')),
         C: to(c, answer('blue')),
@@ -85,7 +97,7 @@ describe('timeoutDecision', () => {
   it('fails closed when the decision does not fit the request (cancel for a question)', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const q = makeRequest('question');
-      expectObservable(cold('q|', { q }).pipe(timeoutDecision(2, false))).toBe('--(Q|)', { Q: to(q, cancel()) });
+      expectObservable(cold('q|', { q }).pipe(timeoutDecision(2, false), settling)).toBe('--(Q|)', { Q: to(q, cancel()) });
     });
   });
 
@@ -93,7 +105,7 @@ describe('timeoutDecision', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, q] = [permission(), makeRequest('question')] as const;
       const request$ = cold('-aq|', { a, q });
-      expectObservable(request$.pipe(timeoutDecision(3, undefined, autoApprove()))).toBe('-A---(Q|)', {
+      expectObservable(request$.pipe(timeoutDecision(3, undefined, autoApprove()), settling)).toBe('-A---(Q|)', {
         A: to(a, allow()),
         Q: to(q, cancel()),
       });
@@ -182,10 +194,24 @@ describe('timeoutDecision', () => {
   it('uses the scheduler it is given', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const a = permission();
-      expectObservable(cold('a|', { a }).pipe(timeoutDecision(4, true, undefined, { scheduler }))).toBe('----(A|)', {
+      expectObservable(cold('a|', { a }).pipe(timeoutDecision(4, true, undefined, { scheduler }), settling)).toBe('----(A|)', {
         A: to(a, allow()),
       });
     });
+  });
+
+  it('waits out a duration over 2^31 ms in full, and never times out with Infinity', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const a = permission();
+      const long = 2 ** 31 + 5;
+      expectObservable(cold('a|', { a }).pipe(timeoutDecision(long, false), settling)).toBe(`${long}ms (A|)`, { A: to(a, deny()) });
+      expectObservable(cold('a|', { a }).pipe(timeoutDecision(Infinity, false), settling)).toBe('-');
+    });
+  });
+
+  it('refuses a negative or NaN duration', () => {
+    expect(() => timeoutDecision(-1, false)).toThrow(/timeoutDecision: ms must be/);
+    expect(() => timeoutDecision(Number.NaN, false)).toThrow(/timeoutDecision: ms must be/);
   });
 
   it('is named for debugging', () => {

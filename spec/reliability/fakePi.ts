@@ -3,10 +3,11 @@
  * every process they started, collect unhandled rejections, and prove nothing was left behind.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import type { PiConfigInput } from '../../src/config/PiConfig.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient, type PiClientOptions, type StartOptions } from '../../src/session/PiClient.js';
@@ -16,8 +17,19 @@ import { pidsMatching, waitFor, waitForExit } from '../helpers/realPi.js';
 export const FAKE_PI = fileURLToPath(new URL('../fixtures/fake-pi.mjs', import.meta.url));
 export const CHUNKED_WRITER = fileURLToPath(new URL('../fixtures/chunked-writer.mjs', import.meta.url));
 
-/** A scratch working directory for fake sessions. */
-export const scratchCwd = (): string => mkdtempSync(join(tmpdir(), 'pidriver-rel-'));
+let scratchRoot: string | undefined;
+
+/** A scratch working directory for fake sessions; all of a spec file's are removed after it. */
+export const scratchCwd = (): string => {
+  scratchRoot ??= mkdtempSync(join(tmpdir(), 'pidriver-rel-'));
+  return mkdtempSync(join(scratchRoot, 'cwd-'));
+};
+
+// Registered on the spec file that imports this module (vitest evaluates it once per file).
+afterAll(() => {
+  if (scratchRoot) rmSync(scratchRoot, { recursive: true, force: true });
+  scratchRoot = undefined;
+});
 
 /**
  * A config that runs the fake pi in `mode`. Every process gets a unique `--fake-run=<uuid>`

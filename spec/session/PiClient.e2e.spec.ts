@@ -61,6 +61,27 @@ describe('PiClient.start() through the real pi CLI', () => {
     await expect(client.start({ cwd: env.cwd, resume: 'no-such-session' })).rejects.toBeInstanceOf(PiConfigError);
   });
 
+  it('refuses an empty resume id with PiConfigError (a prefix of every id: it would resume some other session)', async () => {
+    const sessionDir = join(env.home, 'sessions-empty-resume');
+    await mkdir(sessionDir, { recursive: true });
+    const client = new PiClient({ config: env.config.with({ sessionDir, session: true }) });
+    const saved = await client.start({ cwd: env.cwd, approve: 'none', task: 'scenario:text [[text:saved]]' });
+    sessions.push(saved);
+    await saved.initialRun;
+    await saved.close();
+    for (const resume of ['', ' ']) {
+      const error = await client.start({ cwd: env.cwd, approve: 'none', resume }).then(
+        (session) => {
+          sessions.push(session);
+          return new Error(`resumed ${session.piSessionId ?? '?'}`);
+        },
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(PiConfigError);
+      expect((error as PiConfigError).field).toBe('resume');
+    }
+  });
+
   it('sendInitial: false starts idle without sending the task; the session id defaults to a UUID', async () => {
     const client = new PiClient({ config: env.config });
     const session = await client.start({ cwd: env.cwd, approve: 'none', task: 'scenario:text never sent', sendInitial: false });
@@ -105,7 +126,9 @@ describe('PiClient.start() through the real pi CLI', () => {
   });
 
   it('`await using` closes the session and its process', async () => {
-    const client = new PiClient({ config: await fakeAgentConfig({ baseUrl: env.llm.url, config: { extraEnv: { HOME: env.home } } }) });
+    // Written inside the env's directory, which env.close() removes.
+    const config = await fakeAgentConfig({ baseUrl: env.llm.url, dir: join(env.home, 'agent'), config: { extraEnv: { HOME: env.home } } });
+    const client = new PiClient({ config });
     let pid: number | undefined;
     {
       await using session = await client.start({ cwd: env.cwd, approve: 'none' });

@@ -76,7 +76,9 @@ describe('PiSession interaction requests', () => {
     transport.emitFrame(confirm('r1'));
     await settle();
     expect(answers()).toEqual([]);
-    expect(session.pending.map((request) => request.requestId)).toEqual(['r1']);
+    // Still with the policy (it never deferred it): not the host's to see or answer.
+    expect(session.pending).toEqual([]);
+    await expect(session.respond('r1', true)).rejects.toThrow(/No open interaction request/);
     await session.close();
   });
 

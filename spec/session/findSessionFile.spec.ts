@@ -8,6 +8,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import { findSessionFile } from '../../src/session/findSessionFile.js';
@@ -109,6 +110,10 @@ describe('findSessionFile', () => {
     await touch(join(sessionDir, sessionFileName(OTHER_ID, '2026-11-24T13:55:00.000Z')));
     await expect(findSessionFile(PiConfig.parse({ sessionDir }), '01a20dd6-8d1e')).resolves.toBe(file);
     await expect(findSessionFile(PiConfig.parse({ sessionDir }), '01a20dd6')).rejects.toThrow(/matches 2 pi sessions/);
+    // Only how many: the other sessions' ids are not the caller's to see.
+    const error = await findSessionFile(PiConfig.parse({ sessionDir }), '01a20dd6').catch((caught: unknown) => caught);
+    expect(inspect(error)).not.toContain(ID.slice(8));
+    expect(inspect(error)).not.toContain(OTHER_ID.slice(8));
   });
 
   it('takes the newest file of a session, and the directories pi would read from extraEnv', async () => {

@@ -1,11 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import { interval, Subscription, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { repeat, Subscription, type Observable, type SchedulerLike } from 'rxjs';
+import { longTimer } from '../rx/longTimer.js';
+import type { BudgetedStream, SseBudget } from './SseBudget.js';
 import { closeFrame, formatSseFrame, sseComment } from './sseFrame.js';
 import type { SseOut } from './sessionStreams.js';
 
 /** Bounds of one client's stream. */
 export interface SseLimits {
-  /** Most bytes waiting in this response's write buffer before the client is dropped. */
+  /**
+   * Most bytes waiting in this response's write buffer before the client is dropped. The
+   * largest single frame waiting is not counted, so one frame bigger than the bound (a large
+   * tool result) never drops a client that keeps up.
+   */
   readonly maxBufferedBytes: number;
   /** Most frames written while the response waits for `drain` before the client is dropped. */
   readonly maxBufferedEvents: number;
@@ -18,22 +24,30 @@ export interface SseLimits {
 /** What the `onClientDropped` hook gets. */
 export interface DroppedClient {
   readonly reason: 'slow_client';
+  /**
+   * Which bound it passed: its own stream's (`maxBufferedBytes`, `maxBufferedEvents`), or the
+   * total of the handler's streams (`maxTotalBufferedBytes`: it was the furthest behind).
+   */
+  readonly bound: 'stream' | 'total';
   /** The session whose stream it was. */
   readonly sessionId: string;
-  /** The request path. */
+  /** The request path, with token-like query values (`?token=`) redacted. */
   readonly path: string;
   readonly remoteAddress: string | undefined;
   /** What was waiting in the write buffer when it was dropped. */
   readonly bufferedBytes: number;
   readonly bufferedEvents: number;
-  readonly limits: Pick<SseLimits, 'maxBufferedBytes' | 'maxBufferedEvents'>;
+  readonly limits: Pick<SseLimits, 'maxBufferedBytes' | 'maxBufferedEvents'> & { readonly maxTotalBufferedBytes: number };
 }
 
 interface SseConnectionOptions {
   readonly limits: SseLimits;
+  readonly budget: SseBudget;
   readonly scheduler: SchedulerLike;
   readonly describe: Pick<DroppedClient, 'sessionId' | 'path' | 'remoteAddress'>;
   readonly onDropped: (client: DroppedClient) => void;
+  /** Takes secrets out of the texts this stream writes itself (error and close messages). */
+  readonly redact: (text: string) => string;
   /** Called once when the stream is over, however it ended. */
   readonly onEnd: () => void;
 }
@@ -50,34 +64,63 @@ export const SSE_HEADERS = {
  * One client's SSE response, fed from an Observable of frames, with a bounded buffer.
  *
  * Frames are written as they come. When the client reads slower than they come, Node buffers
- * them (`res.write()` returns false; `writableLength` grows); once that backlog passes
- * `maxBufferedBytes` or `maxBufferedEvents`, the client is **dropped**: the source is
- * unsubscribed (the session is untouched), a `close` frame with reason `slow_client` is queued,
- * the response ends, `onDropped` is called, and the socket is destroyed if it hasn't flushed
- * within `dropGraceMs`. The client may reconnect and resume with `Last-Event-ID`.
+ * them (`res.write()` returns false; `writableLength` grows); once that backlog (less the
+ * largest frame in it) passes `maxBufferedBytes` or `maxBufferedEvents`, or the handler's
+ * {@link SseBudget} picks it as the stream furthest behind, the client is **dropped**: the
+ * source is unsubscribed (the session is untouched), a `close` frame with reason `slow_client`
+ * is queued, the response ends, `onDropped` is called, and the socket is destroyed if it hasn't
+ * flushed within `dropGraceMs`. The client may reconnect and resume with `Last-Event-ID`.
  */
-export class SseConnection {
+export class SseConnection implements BudgetedStream {
   readonly #res: ServerResponse;
   readonly #options: SseConnectionOptions;
   readonly #subscription = new Subscription();
   #framesSinceDrain = 0;
+  /** The largest frame written since the buffer last drained: not counted against the bound. */
+  #largestSinceDrain = 0;
   #done = false;
+  #closed = false;
 
   constructor(res: ServerResponse, options: SseConnectionOptions) {
     this.#res = res;
     this.#options = options;
   }
 
-  /** Sends the headers, then every frame of `frames$` until it completes (after a `final` frame) or the client leaves. */
-  start(frames$: Observable<SseOut>): void {
+  /** Bytes waiting in the write buffer, less the largest frame among them. */
+  get backlog(): number {
+    if (this.#closed || this.#res.destroyed) return 0;
+    return Math.max(0, this.#res.writableLength - this.#largestSinceDrain);
+  }
+
+  get ending(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Sends the headers, then every frame of `frames$` until it completes (after a `final` frame)
+   * or the client leaves. A client that already left (`left` aborted, the response closed) gets
+   * nothing: `frames$` is never subscribed.
+   */
+  start(frames$: Observable<SseOut>, left: AbortSignal): void {
     const res = this.#res;
+    const { budget } = this.#options;
+    if (left.aborted || res.destroyed || res.writableEnded) {
+      this.#finish();
+      return;
+    }
+    left.addEventListener('abort', () => this.#finish(), { once: true });
+    res.on('close', () => this.#finish());
+    res.on('drain', () => {
+      this.#framesSinceDrain = 0;
+      this.#largestSinceDrain = 0;
+      budget.note(this);
+    });
+    budget.add(this);
     res.writeHead(200, SSE_HEADERS);
     res.write(sseComment('connected')); // flushes the headers: the client sees the stream open
-    res.on('drain', () => (this.#framesSinceDrain = 0));
-    res.on('close', () => this.#finish());
     const { heartbeatMs } = this.#options.limits;
     if (heartbeatMs !== null) {
-      this.#subscription.add(interval(heartbeatMs, this.#options.scheduler).subscribe(() => this.#write(sseComment('ping'))));
+      this.#subscription.add(longTimer(heartbeatMs, this.#options.scheduler).pipe(repeat()).subscribe(() => this.#write(sseComment('ping'))));
     }
     this.#subscription.add(
       frames$.subscribe({
@@ -85,7 +128,7 @@ export class SseConnection {
           this.#write(out.text);
           if (out.final) this.#end(undefined);
         },
-        error: (error: unknown) => this.#end(formatSseFrame({ event: 'failure', data: { error: String(error) } })),
+        error: (error: unknown) => this.#end(formatSseFrame({ event: 'failure', data: { error: this.#options.redact(String(error)) } })),
         complete: () => this.#end(undefined),
       }),
     );
@@ -96,29 +139,51 @@ export class SseConnection {
     this.#end(formatSseFrame(closeFrame(reason, message)));
   }
 
+  /** Drops the client for falling behind the handler's total bound. */
+  drop(bound: 'total'): void {
+    this.#drop(bound);
+  }
+
+  /** Destroys the socket now (a dropped client whose grace the handler can't afford). */
+  destroy(): void {
+    this.#res.destroy();
+    this.#finish();
+  }
+
   #write(text: string): void {
     if (this.#done) return;
     const res = this.#res;
+    const before = res.writableLength;
     res.write(text);
+    // What this frame added to the buffer (0 when the socket took it at once).
+    this.#largestSinceDrain = Math.max(this.#largestSinceDrain, res.writableLength - before);
     if (res.writableNeedDrain) this.#framesSinceDrain++;
     const { maxBufferedBytes, maxBufferedEvents } = this.#options.limits;
-    if (res.writableLength > maxBufferedBytes || this.#framesSinceDrain > maxBufferedEvents) this.#drop();
+    if (this.backlog > maxBufferedBytes || this.#framesSinceDrain > maxBufferedEvents) this.#drop('stream');
+    else this.#options.budget.note(this);
   }
 
-  #drop(): void {
+  #drop(bound: 'stream' | 'total'): void {
+    if (this.#done) return;
     const res = this.#res;
     const { maxBufferedBytes, maxBufferedEvents, dropGraceMs } = this.#options.limits;
+    const { maxTotalBufferedBytes } = this.#options.budget.limits;
     const dropped: DroppedClient = {
       reason: 'slow_client',
+      bound,
       ...this.#options.describe,
       bufferedBytes: res.writableLength,
       bufferedEvents: this.#framesSinceDrain,
-      limits: { maxBufferedBytes, maxBufferedEvents },
+      limits: { maxBufferedBytes, maxBufferedEvents, maxTotalBufferedBytes },
     };
-    const message = `this client fell ${dropped.bufferedEvents} frames / ${dropped.bufferedBytes} bytes behind (limits ${maxBufferedEvents} / ${maxBufferedBytes}); reconnect to resume`;
+    const behind = `${dropped.bufferedEvents} frames / ${dropped.bufferedBytes} bytes behind`;
+    const message =
+      bound === 'stream'
+        ? `this client fell ${behind} (limits ${maxBufferedEvents} / ${maxBufferedBytes}); reconnect to resume`
+        : `the server's streams hold more than ${maxTotalBufferedBytes} bytes and this client was furthest behind (${behind}); reconnect to resume`;
     this.#end(formatSseFrame(closeFrame('slow_client', message)));
     // A client that doesn't read won't read the close frame either: don't hold its backlog forever.
-    const destroy = timer(dropGraceMs, this.#options.scheduler).subscribe(() => res.destroy());
+    const destroy = longTimer(dropGraceMs, this.#options.scheduler).subscribe(() => res.destroy());
     res.once('close', () => destroy.unsubscribe());
     this.#options.onDropped(dropped);
   }
@@ -127,12 +192,16 @@ export class SseConnection {
     if (this.#done) return;
     this.#done = true;
     this.#subscription.unsubscribe();
-    if (!this.#res.writableEnded) this.#res.end(lastText);
+    if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.end(lastText);
     this.#options.onEnd();
   }
 
-  /** The response closed (the client left, or it ended and flushed). */
+  /** The response closed (the client left, or it ended and flushed), or the client left before it started. */
   #finish(): void {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#options.budget.remove(this);
+    }
     if (this.#done) return;
     this.#done = true;
     this.#subscription.unsubscribe();

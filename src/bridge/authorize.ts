@@ -1,5 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { invalidOption } from './resolveHandlerOptions.js';
+
+/** The shortest bridge `token` accepted: shorter ones can be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
 
 /** `true` lets the request through; `false` is a 403; an object picks the status and the message. */
 export type AuthorizeResult = boolean | { readonly status: number; readonly error: string };
@@ -11,9 +15,12 @@ export type Authorize = (req: IncomingMessage) => AuthorizeResult | Promise<Auth
 export interface AccessOptions {
   /**
    * A shared secret: every request must carry `Authorization: Bearer <token>` (or, for an
-   * `EventSource`, which can't set headers, the query parameter `token`).
+   * `EventSource`, which can't set headers, the query parameter `token`). At least 16
+   * characters; an empty or shorter one throws a `PiConfigError` (an empty environment variable
+   * must not turn the check off). It is redacted from every text the bridge writes.
+   * `undefined` is no token.
    */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /**
    * Origins (`https://app.example.com`) allowed besides the bridge's own; `'*'` in the list
    * allows any. Requests without an `Origin` header (same-origin GETs, curl, servers) pass.
@@ -41,8 +48,10 @@ export interface AccessOptions {
  *
  * @param options Token, allowed origins and hosts.
  * @return An {@link Authorize} hook.
+ * @throws {PiConfigError} naming `token` when it is empty, shorter than 16 characters, or padded with whitespace.
  */
 export function defaultAuthorize(options: AccessOptions = {}): Authorize {
+  checkToken(options.token);
   const tokenDigest = options.token === undefined ? undefined : digest(options.token);
   return (req) => {
     const origin = originCheck(req, options.allowedOrigins ?? []);
@@ -78,6 +87,28 @@ export function originCheck(req: IncomingMessage, allowed: readonly string[]): A
 /** True when `origin` may read responses cross-origin (it is listed, not just same-origin). */
 export function isListedOrigin(origin: string | undefined, allowed: readonly string[]): origin is string {
   return origin !== undefined && (allowed.includes('*') || allowed.includes(origin));
+}
+
+/**
+ * Checks a bridge token: at least {@link MIN_TOKEN_LENGTH} characters, no surrounding
+ * whitespace. An empty string (a set-but-empty environment variable) is refused, not read as
+ * "no token": that would silently turn the token check off and the Host check on.
+ *
+ * @param token The token, if one was given.
+ * @throws {PiConfigError} naming `token` (the message never contains the token).
+ * @internal
+ */
+export function checkToken(token: string | undefined): void {
+  if (token === undefined) return;
+  if (typeof token !== 'string') throw invalidOption('token', `must be a string, got ${typeof token}`);
+  if (token.trim() !== token) throw invalidOption('token', 'has leading or trailing whitespace (it could not be sent in an Authorization header)');
+  if (token.length < MIN_TOKEN_LENGTH) {
+    const given = token.length === 0 ? 'is empty (an unset environment variable?)' : `has ${token.length} characters`;
+    throw invalidOption(
+      'token',
+      `${given}; at least ${MIN_TOKEN_LENGTH} are needed, e.g. crypto.randomBytes(24).toString('base64url'). Leave token out (undefined) to allow loopback hosts only`,
+    );
+  }
 }
 
 function hostCheck(req: IncomingMessage, allowed: readonly string[] | '*'): AuthorizeResult {

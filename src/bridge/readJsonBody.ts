@@ -15,6 +15,7 @@ export type BodyResult<T> = { readonly ok: true; readonly value: T } | { readonl
  * @param schema The body's schema.
  * @param maxBytes Largest body accepted (413 beyond).
  * @return The parsed value, or a 400 (`{ error, issues }`), 413 or 415 to send.
+ * @throws when the request closes before its body ended (the client left).
  */
 export async function readJsonBody<S extends z.ZodType>(req: IncomingMessage, schema: S, maxBytes: number): Promise<BodyResult<z.output<S>>> {
   const preParsed = (req as { body?: unknown }).body;
@@ -49,6 +50,10 @@ export async function readJsonBody<S extends z.ZodType>(req: IncomingMessage, sc
 
 function readText(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
+    if (req.destroyed && !req.readableEnded) {
+      reject(new Error('the request closed before its body ended'));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer | string) => {
@@ -66,5 +71,7 @@ function readText(req: IncomingMessage, maxBytes: number): Promise<string | unde
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
+    // The client left mid-body: settle (a no-op after 'end'), so nothing waits forever.
+    req.once('close', () => reject(new Error('the request closed before its body ended')));
   });
 }

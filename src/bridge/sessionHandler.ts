@@ -8,8 +8,11 @@ import {
   ROUTES,
   type ErrorBody,
 } from '../browser/wire.js';
-import { defaultAuthorize, isListedOrigin, originCheck, type AccessOptions, type Authorize, type AuthorizeResult } from './authorize.js';
+import { checkToken, defaultAuthorize, isListedOrigin, originCheck, type AccessOptions, type Authorize, type AuthorizeResult } from './authorize.js';
 import { readJsonBody } from './readJsonBody.js';
+import { createRedactor } from './redact.js';
+import { resolveLimits } from './resolveHandlerOptions.js';
+import { SseBudget, type SseTotalLimits } from './SseBudget.js';
 import { SseConnection, type DroppedClient, type SseLimits } from './SseConnection.js';
 import {
   currentValue,
@@ -20,12 +23,21 @@ import {
   snapshotStream,
   stateStream,
   type SseOut,
+  type StreamOptions,
 } from './sessionStreams.js';
 import type { BridgeSession, BridgeSessionSource } from './types.js';
 import type { Observable } from 'rxjs';
 
-/** Options of {@link sessionHandler}. */
-export interface SessionHandlerOptions extends AccessOptions, Partial<SseLimits> {
+/**
+ * Options of {@link sessionHandler}. Sizes are bytes, durations milliseconds; a size or
+ * duration that is negative or NaN (or a `heartbeatMs` of 0), or a `token` shorter than 16
+ * characters, throws a `PiConfigError` naming the option when the handler is created.
+ *
+ * Per stream (defaults): `maxBufferedBytes` 32 MiB, `maxBufferedEvents` 20,000, `heartbeatMs`
+ * 15 s (`null`: none), `dropGraceMs` 5 s. Across the handler's streams: `maxTotalBufferedBytes`
+ * 128 MiB, `maxStreams` 1,000. Durations of any length work (`Infinity`: never).
+ */
+export interface SessionHandlerOptions extends AccessOptions, Partial<SseLimits>, Partial<SseTotalLimits> {
   /**
    * A path prefix to strip from `req.url` (e.g. `'/api'`), for plain `node:http` routing or
    * Fastify. Express's `app.use('/api', handler)` strips its mount path itself: leave it unset.
@@ -44,8 +56,9 @@ export interface SessionHandlerOptions extends AccessOptions, Partial<SseLimits>
   /** Time source of heartbeats and of the drop grace period; default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
   /**
-   * Called when a client is dropped for falling behind its buffer bound (the session goes on).
-   * Default: one `console.warn` line.
+   * Called when a client is dropped for falling behind its buffer bound, or for being the
+   * furthest behind when all streams together pass `maxTotalBufferedBytes` (the session goes
+   * on). Its `path` has token-like query values redacted. Default: one `console.warn` line.
    */
   readonly onClientDropped?: (client: DroppedClient) => void;
 }
@@ -60,6 +73,8 @@ export interface SessionHandler {
   close(): void;
   /** How many SSE streams are open. */
   readonly openStreams: number;
+  /** How many bytes wait in the write buffers of all its streams (bounded by `maxTotalBufferedBytes`). */
+  readonly bufferedBytes: number;
 }
 
 type Action = (typeof ROUTES)[keyof typeof ROUTES];
@@ -75,15 +90,6 @@ const METHODS: Record<Action | 'list', 'GET' | 'POST'> = {
   respond: 'POST',
 };
 const ACTIONS = new Set<string>(Object.values(ROUTES));
-
-const DEFAULT_LIMITS: SseLimits = {
-  // A reconnecting client gets the whole replay window (10,000 events / 16 MiB by default) at
-  // once: the bounds hold it twice over.
-  maxBufferedBytes: 32 * 1024 * 1024,
-  maxBufferedEvents: 20_000,
-  heartbeatMs: 15_000,
-  dropGraceMs: 5_000,
-};
 
 /**
  * Serves one session, or every session of a manager, over HTTP: Server-Sent Events out, JSON in.
@@ -101,9 +107,15 @@ const DEFAULT_LIMITS: SseLimits = {
  *
  * Every body is zod-validated (400 `{ error, issues }`). Every request passes `authorize` first
  * (default: {@link defaultAuthorize}). Each stream's write buffer is bounded
- * (`maxBufferedBytes`, `maxBufferedEvents`): a client that falls behind is dropped with a
- * `close` frame (`slow_client`) and `onClientDropped`; the session is never affected. A stream
- * ends with a `close` frame when the session closes (`session_closed`) or dies (`session_died`).
+ * (`maxBufferedBytes`, `maxBufferedEvents`), and so is the total of all streams
+ * (`maxTotalBufferedBytes`, `maxStreams`): a client that falls behind is dropped with a
+ * `close` frame (`slow_client`) and `onClientDropped`, the furthest behind first; the session
+ * and the clients that keep up are never affected. A stream ends with a `close` frame when the
+ * session closes (`session_closed`) or dies (`session_died`); an event that can't be serialised
+ * goes as a stub frame (same `seq` and `type`) and never ends a stream. A client that leaves at
+ * any point (even before the handler got to it) ends its stream, and a streamed prompt it had
+ * not started yet is never sent. Secrets (the `token`, `?token=` values) never appear in the
+ * bridge's own texts: warnings, error bodies, close and failure frames.
  *
  * ## Example
  * ```ts
@@ -119,51 +131,48 @@ const DEFAULT_LIMITS: SseLimits = {
  * @param target A session, or a manager of sessions (`get`/`has`/`ids`).
  * @param options Access control, buffer bounds, base path, hooks.
  * @return The request handler.
+ * @throws {PiConfigError} naming an invalid option (a `token` under 16 characters, a negative or NaN bound or duration).
  */
 export function sessionHandler(target: BridgeSession | BridgeSessionSource, options: SessionHandlerOptions = {}): SessionHandler {
   const source = isSession(target) ? undefined : target;
   const single = isSession(target) ? target : undefined;
+  checkToken(options.token);
+  const { stream: limits, total, maxBodyBytes } = resolveLimits(options);
   const authorize = options.authorize ?? defaultAuthorize(options);
   const allowedOrigins = options.allowedOrigins ?? [];
-  const limits: SseLimits = {
-    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes,
-    maxBufferedEvents: options.maxBufferedEvents ?? DEFAULT_LIMITS.maxBufferedEvents,
-    heartbeatMs: options.heartbeatMs === undefined ? DEFAULT_LIMITS.heartbeatMs : options.heartbeatMs,
-    dropGraceMs: options.dropGraceMs ?? DEFAULT_LIMITS.dropGraceMs,
-  };
   const scheduler = options.scheduler ?? asyncScheduler;
-  const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
-  const includeRaw = options.includeRaw ?? true;
+  const redact = createRedactor([options.token]);
+  const streamOptions: StreamOptions = { includeRaw: options.includeRaw ?? true, redact };
   const onClientDropped = options.onClientDropped ?? warnDropped;
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const streams = new Set<SseConnection>();
+  const budget = new SseBudget(total);
   let closed = false;
 
-  const stream = (req: IncomingMessage, res: ServerResponse, sessionId: string, frames$: Observable<SseOut>) => {
+  const stream = (req: IncomingMessage, res: ServerResponse, left: AbortSignal, sessionId: string, frames$: Observable<SseOut>) => {
+    if (left.aborted) return; // the client is gone: don't subscribe (a streamed prompt is never sent)
     if (closed) {
       sendJson(res, 503, { error: 'the bridge is closing' });
       return;
     }
+    if (!budget.admit()) {
+      sendJson(res, 503, { error: `too many open streams (maxStreams ${total.maxStreams}); try again later` }, { 'Retry-After': '5' });
+      return;
+    }
     const connection: SseConnection = new SseConnection(res, {
       limits,
+      budget,
       scheduler,
-      describe: { sessionId, path: req.url ?? '', remoteAddress: req.socket.remoteAddress },
+      describe: { sessionId, path: redact(req.url ?? ''), remoteAddress: req.socket.remoteAddress },
       onDropped: onClientDropped,
+      redact,
       onEnd: () => streams.delete(connection),
     });
     streams.add(connection);
-    connection.start(frames$);
+    connection.start(frames$, left);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, next: ((error?: unknown) => void) | undefined) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = stripBase(url.pathname, basePath);
-    const route = path === undefined ? undefined : matchRoute(path, source !== undefined);
-    if (!route) {
-      if (next) next();
-      else sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
-      return;
-    }
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL, route: Route, left: AbortSignal) => {
     const origin = req.headers.origin;
     if (isListedOrigin(origin, allowedOrigins)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -205,15 +214,15 @@ export function sessionHandler(target: BridgeSession | BridgeSessionSource, opti
       case 'events': {
         const lastEventId = parseLastEventId(req, url);
         if (lastEventId === null) return sendJson(res, 400, { error: 'Last-Event-ID must be a non-negative integer', issues: [] });
-        stream(req, res, session.sessionId, eventsStream(session, lastEventId, includeRaw));
+        stream(req, res, left, session.sessionId, eventsStream(session, lastEventId, streamOptions));
         return;
       }
       case 'state':
-        if (wantsStream) stream(req, res, session.sessionId, snapshotStream(stateStream(session)));
+        if (wantsStream) stream(req, res, left, session.sessionId, snapshotStream(stateStream(session), streamOptions));
         else sendJson(res, 200, currentValue(session.state$) ?? null);
         return;
       case 'pending':
-        if (wantsStream) stream(req, res, session.sessionId, snapshotStream(pendingStream(session)));
+        if (wantsStream) stream(req, res, left, session.sessionId, snapshotStream(pendingStream(session), streamOptions));
         else sendJson(res, 200, currentValue(session.pending$) ?? []);
         return;
       case 'prompt': {
@@ -221,37 +230,48 @@ export function sessionHandler(target: BridgeSession | BridgeSessionSource, opti
         if (!body.ok) return sendBodyError(res, body);
         const { text, images, cancelOnDisconnect } = body.value;
         if (wantsStream) {
-          stream(req, res, session.sessionId, promptStream(session.prompt$(text, images ? { images } : {}), includeRaw));
+          stream(req, res, left, session.sessionId, promptStream(session.prompt$(text, images ? { images } : {}), streamOptions));
           return;
         }
-        const controller = new AbortController();
-        if (cancelOnDisconnect) res.once('close', () => res.writableFinished || controller.abort());
+        if (cancelOnDisconnect && left.aborted) return; // the client is gone already: send nothing
         try {
-          const result = await session.prompt(text, { ...(images ? { images } : {}), ...(cancelOnDisconnect ? { signal: controller.signal } : {}) });
+          const result = await session.prompt(text, { ...(images ? { images } : {}), ...(cancelOnDisconnect ? { signal: left } : {}) });
           sendJson(res, 200, result);
         } catch (error) {
-          sendJson(res, errorStatus(error), errorBody(error));
+          sendJson(res, errorStatus(error), errorBody(error, redact));
         }
         return;
       }
       case 'abort': {
         const body = await readJsonBody(req, AbortBodySchema, maxBodyBytes);
         if (!body.ok) return sendBodyError(res, body);
-        await answer(res, session.abort());
+        await answer(res, session.abort(), redact);
         return;
       }
       case 'respond': {
         const body = await readJsonBody(req, RespondBodySchema, maxBodyBytes);
         if (!body.ok) return sendBodyError(res, body);
-        await answer(res, session.respond(body.value.requestId, body.value.value ?? undefined));
+        await answer(res, session.respond(body.value.requestId, body.value.value ?? undefined), redact);
         return;
       }
     }
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
-    handle(req, res, next).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: `bridge error: ${error instanceof Error ? error.message : String(error)}` });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = stripBase(url.pathname, basePath);
+    const route = path === undefined ? undefined : matchRoute(path, source !== undefined);
+    if (!route) {
+      if (next) next();
+      else sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
+      return;
+    }
+    // From the start: a client may leave during any await below (authorize, the body), or
+    // before this handler was even called (middleware).
+    const left = clientLeft(res);
+    handle(req, res, url, route, left).catch((error: unknown) => {
+      if (left.aborted) return;
+      if (!res.headersSent) sendJson(res, 500, { error: `bridge error: ${redact(error instanceof Error ? error.message : String(error))}` });
       else res.destroy(error instanceof Error ? error : undefined);
     });
   };
@@ -263,7 +283,16 @@ export function sessionHandler(target: BridgeSession | BridgeSessionSource, opti
       },
     },
     openStreams: { get: () => streams.size },
+    bufferedBytes: { get: () => budget.bufferedBytes },
   }) as SessionHandler;
+}
+
+/** Aborted when the response closes before it finished: the client left (or had left already). */
+function clientLeft(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  if (res.destroyed) controller.abort();
+  else res.once('close', () => res.writableFinished || controller.abort());
+  return controller.signal;
 }
 
 function isSession(target: BridgeSession | BridgeSessionSource): target is BridgeSession {
@@ -303,12 +332,12 @@ function parseLastEventId(req: IncomingMessage, url: URL): number | undefined | 
   return /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : null;
 }
 
-async function answer(res: ServerResponse, action: Promise<void>): Promise<void> {
+async function answer(res: ServerResponse, action: Promise<void>, redact: (text: string) => string): Promise<void> {
   try {
     await action;
     sendJson(res, 200, { ok: true });
   } catch (error) {
-    sendJson(res, errorStatus(error), errorBody(error));
+    sendJson(res, errorStatus(error), errorBody(error, redact));
   }
 }
 
@@ -332,7 +361,7 @@ function errorStatus(error: unknown): number {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
+  if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
   res.end(text);
@@ -348,7 +377,8 @@ function sendDenied(res: ServerResponse, verdict: Exclude<AuthorizeResult, true>
 }
 
 function warnDropped(client: DroppedClient): void {
+  const bound = client.bound === 'total' ? `, the furthest behind when all streams held more than ${client.limits.maxTotalBufferedBytes} bytes` : '';
   console.warn(
-    `pidriver/bridge: dropped a slow client of session ${client.sessionId} (${client.path}): ${client.bufferedEvents} frames / ${client.bufferedBytes} bytes behind`,
+    `pidriver/bridge: dropped a slow client of session ${client.sessionId} (${client.path}): ${client.bufferedEvents} frames / ${client.bufferedBytes} bytes behind${bound}`,
   );
 }

@@ -16,10 +16,18 @@ export interface SseOut {
   readonly final?: true;
 }
 
+/** How a handler formats its streams. */
+export interface StreamOptions {
+  /** Send each event's `raw`. */
+  readonly includeRaw: boolean;
+  /** Takes secrets out of the texts the bridge writes itself (error messages). */
+  readonly redact: (text: string) => string;
+}
+
 const SESSION_CLOSED: SseOut = { text: formatSseFrame(closeFrame('session_closed', 'the session was closed')), final: true };
 
-const sessionDied = (error: unknown): SseOut => ({
-  text: formatSseFrame(closeFrame('session_died', error instanceof Error ? error.message : String(error))),
+const sessionDied = (error: unknown, redact: (text: string) => string): SseOut => ({
+  text: formatSseFrame(closeFrame('session_died', redact(error instanceof Error ? error.message : String(error)))),
   final: true,
 });
 
@@ -52,41 +60,41 @@ export function pendingStream(session: BridgeSession): Observable<SseOut> {
  * (see {@link resumeAfter}), state and pending updates as they change, and a `close` frame when
  * the session ends.
  */
-export function eventsStream(session: BridgeSession, lastEventId: number | undefined, includeRaw: boolean): Observable<SseOut> {
+export function eventsStream(session: BridgeSession, lastEventId: number | undefined, { includeRaw, redact }: StreamOptions): Observable<SseOut> {
   const events$ = resumeAfter(session.recentEvents$ ?? session.events$, lastEventId, () => currentValue(session.state$)?.eventCount).pipe(
     map((item): SseOut => ({ text: formatResumeItem(item, includeRaw) })),
     endWith(SESSION_CLOSED),
-    catchError((error: unknown) => of(sessionDied(error))),
+    catchError((error: unknown) => of(sessionDied(error, redact))),
   );
   return merge(stateStream(session), pendingStream(session), events$).pipe(takeWhile((out) => out.final !== true, true));
 }
 
 /** `GET …/state` or `…/pending` as a stream: snapshots until the session ends. */
-export function snapshotStream(snapshots$: Observable<SseOut>): Observable<SseOut> {
+export function snapshotStream(snapshots$: Observable<SseOut>, { redact }: StreamOptions): Observable<SseOut> {
   return snapshots$.pipe(
     endWith(SESSION_CLOSED),
-    catchError((error: unknown) => of(sessionDied(error))),
+    catchError((error: unknown) => of(sessionDied(error, redact))),
   );
 }
 
 /** `POST …/prompt` as a stream: the run's events, then `end` (or `failure` if the prompt failed). */
-export function promptStream(run$: Observable<PiEvent>, includeRaw: boolean): Observable<SseOut> {
+export function promptStream(run$: Observable<PiEvent>, { includeRaw, redact }: StreamOptions): Observable<SseOut> {
   return run$.pipe(
     map((event): SseOut => ({ text: formatEventFrame(event, includeRaw) })),
     endWith({ text: formatSseFrame({ event: SSE_EVENTS.end, data: {} }), final: true } satisfies SseOut),
     catchError((error: unknown) =>
-      of<SseOut>({ text: formatSseFrame({ event: SSE_EVENTS.failure, data: errorBody(error) }), final: true }),
+      of<SseOut>({ text: formatSseFrame({ event: SSE_EVENTS.failure, data: errorBody(error, redact) }), final: true }),
     ),
   );
 }
 
-/** The JSON error body for an error a session threw. */
-export function errorBody(error: unknown): { error: string; code?: string } {
+/** The JSON error body for an error a session threw, secrets taken out of its message. */
+export function errorBody(error: unknown, redact: (text: string) => string): { error: string; code?: string } {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? { error: error.message, code } : { error: error.message };
+    return typeof code === 'string' ? { error: redact(error.message), code } : { error: redact(error.message) };
   }
-  return { error: String(error) };
+  return { error: redact(String(error)) };
 }
 
 function formatResumeItem(item: ResumeItem, includeRaw: boolean): string {

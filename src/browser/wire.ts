@@ -7,7 +7,7 @@
  * (`inputTokens`, `outputTokens`, `cacheReadTokens`, `cacheWriteTokens`, `totalTokens`,
  * `costUsd`), and the schemas below revive it into a `UsageTotals` instance.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AgentEndEventSchema,
   AgentStartEventSchema,

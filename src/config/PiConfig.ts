@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { PiConfigError } from '../errors.js';
 import { DIALECT_NAMES } from '../protocol/dialects.js';
-import { conventionalApiKeyEnv, PROVIDER_API_KEY_ENV } from './providerEnv.js';
+import { providerApiKeyEnv } from './providerEnv.js';
 
 /** Thinking levels pi accepts (`max` is pi 1.x / omp). */
 export const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
@@ -13,6 +13,25 @@ export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
 export const DIALECTS = ['pi-0.73', 'pi-1', 'omp'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
+/**
+ * How a launcher hands pi's command line to the other side:
+ * - `'shell'`: it joins its arguments into one command line that a shell over there parses
+ *   again (`ssh`, `autossh`, `sshpass … ssh`, `gcloud compute ssh … --`), so pidriver
+ *   shell-quotes every argument;
+ * - `'exec'`: it runs the command as the argv it was given, nothing re-parsed (`docker exec`,
+ *   `podman exec`, `nerdctl exec`, `kubectl exec`), so the arguments go as they are.
+ */
+export const LAUNCHER_ARGV_MODES = ['shell', 'exec'] as const;
+export type LauncherArgvMode = (typeof LAUNCHER_ARGV_MODES)[number];
+
+/** A launcher with its argv mode said explicitly (see {@link PiConfigSchema}'s `launcher`). */
+export interface LauncherSpec {
+  /** The argv prefix, e.g. `['autossh', '-M', '0', 'host']`. */
+  readonly command: readonly string[];
+  /** How it passes the remote command on: see {@link LauncherArgvMode}. */
+  readonly argv: LauncherArgvMode;
+}
+
 /** Variables copied from the parent environment when `inheritEnv` is false. */
 export const DEFAULT_ENV_PASSTHROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'] as const;
 
@@ -20,6 +39,7 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const timeoutMs = z.number().int('must be an integer').positive('must be a positive number of milliseconds');
 const absolutePath = nonEmpty.refine(isAbsolute, 'must be an absolute path');
+const launcherCommand = z.array(nonEmpty).min(1, 'must name a command');
 
 /** The validated input of {@link PiConfig.parse}. Unknown fields are rejected. */
 export const PiConfigSchema = z.strictObject({
@@ -87,9 +107,24 @@ export const PiConfigSchema = z.strictObject({
    * `['docker', 'exec', '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod', '--']`. The scrubbed
    * environment then travels as explicit `env -i NAME=value …` arguments (see
    * {@link PiConfig.toLaunchArgv}); `binary` and `runtime` name programs on the other side.
+   *
+   * Every argument is shell-quoted for the other side's shell, except for the launchers known to
+   * pass argv as is (`docker`/`podman`/`nerdctl` `exec`, `kubectl exec`). Say which kind yours
+   * is with the object form: `{ command: ['sudo', 'docker', 'exec', '-i', 'box'], argv: 'exec' }`
+   * (see {@link LauncherArgvMode}).
    */
-  launcher: z.array(nonEmpty).min(1, 'must name a command').optional(),
+  launcher: z.union([launcherCommand, z.strictObject({ command: launcherCommand, argv: z.enum(LAUNCHER_ARGV_MODES) })]).optional(),
+  /**
+   * Where pidriver's approval extension is (`approve`): needed when a bundler (esbuild, webpack)
+   * moved pidriver's code away from its `extension/approval.js`. Copy that file from the
+   * package's `dist/extension/` and point here. With a launcher, a path on the other side.
+   */
+  approvalExtensionPath: absolutePath.optional(),
 }).superRefine((config, context) => {
+  // No argv string or environment variable can hold a NUL byte (Node's spawn throws).
+  for (const path of nulBytePaths(config, [])) {
+    context.addIssue({ code: 'custom', path, message: 'must not contain a NUL byte (no command-line argument or environment variable can hold one)' });
+  }
   if (config.launcher && config.apiKey !== undefined) {
     context.addIssue({
       code: 'custom',
@@ -119,7 +154,7 @@ const REDACTED = '***';
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- fields come from the schema
 export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher'>> {
-  readonly launcher?: readonly string[];
+  readonly launcher?: readonly string[] | LauncherSpec;
   readonly extraArgs: readonly string[];
   readonly extraEnv: Readonly<Record<string, string>>;
   readonly envPassthrough: readonly string[];
@@ -184,7 +219,7 @@ export class PiConfig {
   /** Which env var `apiKey` goes under: `apiKeyEnv`, else the provider's, else `<PROVIDER>_API_KEY`, else `ANTHROPIC_API_KEY`. */
   apiKeyEnvName(): string | undefined {
     if (this.apiKeyEnv) return this.apiKeyEnv;
-    if (this.provider) return PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider);
+    if (this.provider) return providerApiKeyEnv(this.provider);
     return 'ANTHROPIC_API_KEY';
   }
 
@@ -279,7 +314,7 @@ export class PiConfig {
       const value = parentEnv[this.apiKeyEnv];
       if (value !== undefined) {
         env[this.apiKeyEnv] = value;
-        const providerName = this.provider ? (PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider)) : undefined;
+        const providerName = this.provider ? providerApiKeyEnv(this.provider) : undefined;
         if (providerName) env[providerName] = value;
       }
     }
@@ -299,15 +334,19 @@ export class PiConfig {
    * `envPassthrough` names (and `apiKeyEnv`) with the **remote** values (a local PATH or HOME
    * means nothing there), then pidriver's own variables (agent dir, offline, `extraEnv`) as
    * explicit `NAME=value` arguments. With `inheritEnv` it is a plain `env NAME=value …` that
-   * keeps the remote environment. With `cwd`, pi starts in that directory over there. `ssh` joins its arguments into one remote shell command, so
-   * for an `ssh` launcher every argument is shell-quoted.
+   * keeps the remote environment. With `cwd`, pi starts in that directory over there.
+   *
+   * A launcher such as `ssh` joins its arguments into one command line that the remote shell
+   * parses again, so every argument after the launcher is shell-quoted; only for a launcher whose
+   * argv mode is `'exec'` (see {@link launcherSpec}) do they go as they are.
    *
    * @param options `dialect` for {@link toArgv}; `argv` replaces pi's own argv (e.g. `[binary, '--version']`);
    *   `cwd`, the working directory on the other side (the script `cd`s there first).
    */
   toLaunchArgv(options: { readonly dialect?: Dialect; readonly argv?: readonly string[]; readonly cwd?: string } = {}): string[] {
     const argv = [...(options.argv ?? this.toArgv(options.dialect ? { dialect: options.dialect } : {}))];
-    if (!this.launcher) return argv;
+    const launcher = this.launcherSpec();
+    if (!launcher) return argv;
     const command = this.runtime ? [this.runtime, ...argv] : argv;
     const own = Object.entries(this.toEnv({})).map(([name, value]) => `${name}=${value}`);
     // `$0` of the script carries the remote cwd (or just names the shell).
@@ -321,14 +360,25 @@ export class PiConfig {
       const pairs = new Map<string, string>(this.envPassthrough.map((name) => [name, name]));
       if (this.apiKeyEnv) {
         pairs.set(this.apiKeyEnv, this.apiKeyEnv);
-        const providerName = this.provider ? (PROVIDER_API_KEY_ENV[this.provider] ?? conventionalApiKeyEnv(this.provider)) : undefined;
+        const providerName = this.provider ? providerApiKeyEnv(this.provider) : undefined;
         if (providerName && !pairs.has(providerName)) pairs.set(providerName, this.apiKeyEnv);
       }
       const passthrough = [...pairs].map(([name, source]) => `\${${source}+"${name}=$${source}"}`).join(' ');
       remote = ['sh', '-c', `${cd}exec env -i ${passthrough} "$@"`.replace(/ {2,}/g, ' '), zero, ...own, ...command];
     }
-    const launcherName = basename(this.launcher[0] ?? '');
-    return [...this.launcher, ...(launcherName === 'ssh' ? remote.map(shellQuote) : remote)];
+    return [...launcher.command, ...(launcher.argv === 'exec' ? remote : remote.map(shellQuote))];
+  }
+
+  /**
+   * The launcher with its argv mode: as configured in the object form, else `'exec'` for the
+   * launchers known to pass argv as is (`docker`/`podman`/`nerdctl` `exec` or `container exec`,
+   * `kubectl exec`) and `'shell'` (quote everything) for any other.
+   */
+  launcherSpec(): LauncherSpec | undefined {
+    const launcher = this.launcher;
+    if (launcher === undefined) return undefined;
+    if (isLauncherSpec(launcher)) return launcher;
+    return { command: launcher, argv: passesArgvAsIs(launcher) ? 'exec' : 'shell' };
   }
 
   /** A plain object of the fields with the API key redacted. */
@@ -345,6 +395,35 @@ export class PiConfig {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+function isLauncherSpec(launcher: readonly string[] | LauncherSpec): launcher is LauncherSpec {
+  return !Array.isArray(launcher);
+}
+
+/** `docker exec …`, `podman container exec …`, `kubectl exec …`: run their command as argv, nothing re-parsed. */
+function passesArgvAsIs(command: readonly string[]): boolean {
+  const [program = '', first, second] = command;
+  switch (basename(program)) {
+    case 'docker':
+    case 'podman':
+    case 'nerdctl':
+      return first === 'exec' || (first === 'container' && second === 'exec');
+    case 'kubectl':
+      return first === 'exec';
+    default:
+      return false;
+  }
+}
+
+/** Paths (in `value`) of the strings that hold a NUL byte, keys included. */
+function nulBytePaths(value: unknown, path: PropertyKey[]): PropertyKey[][] {
+  if (typeof value === 'string') return value.includes('\0') ? [path] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => [
+    ...(key.includes('\0') ? [[...path, key]] : []),
+    ...nulBytePaths(child, [...path, key]),
+  ]);
 }
 
 /** One argument as a POSIX shell word (for launchers such as `ssh` that hand a command line to a shell). */

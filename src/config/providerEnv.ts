@@ -34,6 +34,15 @@ export const PROVIDER_API_KEY_ENV: Readonly<Record<string, string>> = Object.fre
   together: 'TOGETHER_API_KEY',
 });
 
+/**
+ * The variable pi reads `provider`'s API key from: its entry in {@link PROVIDER_API_KEY_ENV}
+ * (an own property only, so `constructor` or `__proto__` is a provider name like any other),
+ * else {@link conventionalApiKeyEnv}.
+ */
+export function providerApiKeyEnv(provider: string): string {
+  return Object.hasOwn(PROVIDER_API_KEY_ENV, provider) ? (PROVIDER_API_KEY_ENV[provider] as string) : conventionalApiKeyEnv(provider);
+}
+
 /** `my-provider` → `MY_PROVIDER_API_KEY`, the convention pi uses for providers it doesn't list. */
 export function conventionalApiKeyEnv(provider: string): string {
   return `${provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;

@@ -15,9 +15,9 @@ import {
   startWith,
   Subject,
   Subscription,
-  timer,
 } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
+import { isDuration, longTimer } from '../rx/longTimer.js';
 import { PiCapacityError, PiDriverError, PiTimeoutError, SessionNotFoundError } from '../errors.js';
 import type { StartOptions } from '../session/PiClient.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
@@ -107,7 +107,7 @@ export interface PiSessionManagerOptions<S extends ManagedSession, O> {
   /**
    * How long a session may be idle (no event in, no command out, no run in progress, no open
    * interaction request) before it is reaped, in ms. Default 1,800,000 (30 minutes); `null`
-   * disables reaping.
+   * or `Infinity` disables reaping. Any duration is waited in full (none is cut short at 2³¹ ms).
    */
   readonly idleTimeoutMs?: number | null;
   /**
@@ -229,6 +229,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   readonly #closing = new Set<Entry<S>>();
   /** `create()` calls whose factory is running; each settles with the entry it registered. */
   readonly #creating = new Set<Promise<Entry<S> | undefined>>();
+  /** Unhooks of the `closeOnExit()` hooks made through this manager; `dispose()` runs them. */
+  readonly #exitHooks = new Set<() => void>();
   #nextKey = 0;
   #disposed = false;
   #disposing: Promise<readonly StopResult[]> | undefined;
@@ -245,8 +247,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    */
   constructor(options: PiSessionManagerOptions<S, O> = {}) {
     const { idleTimeoutMs = 1_800_000, reapIntervalMs = 60_000, maxSessions } = options;
-    if (idleTimeoutMs !== null) assertDuration('idleTimeoutMs', idleTimeoutMs);
-    assertDuration('reapIntervalMs', reapIntervalMs);
+    if (idleTimeoutMs !== null) assertDuration('idleTimeoutMs', idleTimeoutMs, true);
+    assertDuration('reapIntervalMs', reapIntervalMs, false);
     if (maxSessions !== undefined && !(Number.isInteger(maxSessions) && maxSessions >= 0)) {
       throw new PiDriverError(`maxSessions must be a non-negative integer, got ${maxSessions}`, { code: 'PI_INVALID_OPTION' });
     }
@@ -445,16 +447,24 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    * ```
    *
    * @param options The process to hook (tests pass a fake), `stopAll`'s `timeoutMs`, the signals.
-   * @return A function that removes the hooks.
+   * @return A function that removes the hooks; `dispose()` removes them too. After `dispose()`
+   *   nothing is hooked.
    */
   closeOnExit(options: CloseOnExitOptions = {}): () => void {
-    return closeOnExit(this, options);
+    if (this.#disposing) return () => undefined;
+    const unhook = closeOnExit(this, options);
+    const remove = (): void => {
+      this.#exitHooks.delete(remove);
+      unhook();
+    };
+    this.#exitHooks.add(remove);
+    return remove;
   }
 
   /**
    * Stops every session (as {@link stopAll}, including creates in flight), then completes
-   * `sessions$`, `events$` and `usage$`. Afterwards `create()` and `register()` reject.
-   * Idempotent.
+   * `sessions$`, `events$` and `usage$` and removes the manager's `closeOnExit()` hooks.
+   * Afterwards `create()` and `register()` reject. Idempotent.
    *
    * ## Example
    * ```ts
@@ -467,6 +477,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   dispose(options: StopOptions = {}): Promise<readonly StopResult[]> {
     this.#disposed = true;
     this.#disposing ??= this.stopAll(options).then((results) => {
+      // Only now: a signal during the stop still finds the hooks, and waits for the sessions.
+      for (const unhook of [...this.#exitHooks]) unhook();
       this.#subscription.unsubscribe();
       this.#sessions.complete();
       this.#events.complete();
@@ -646,7 +658,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     return firstValueFrom(
       race(
         from(closing),
-        timer(timeoutMs, this.#scheduler).pipe(
+        longTimer(timeoutMs, this.#scheduler).pipe(
           map(
             (): StopResult => ({
               sessionId,
@@ -675,8 +687,10 @@ function duplicateError(sessionId: string): PiDriverError {
   return new PiDriverError(`A session with id "${sessionId}" is already registered`, { code: 'PI_DUPLICATE_SESSION' });
 }
 
-function assertDuration(name: string, value: number): void {
-  if (!(Number.isFinite(value) && value >= 0)) {
-    throw new PiDriverError(`${name} must be a finite number of ms >= 0, got ${value}`, { code: 'PI_INVALID_OPTION' });
+/** Timers are {@link longTimer}s: any duration waits in full (none is cut to 1 ms past 2³¹ ms). */
+function assertDuration(name: string, value: number, infinite: boolean): void {
+  if (!(isDuration(value) && (infinite || Number.isFinite(value)))) {
+    const what = infinite ? 'a number of ms >= 0 (or Infinity: never)' : 'a finite number of ms >= 0';
+    throw new PiDriverError(`${name} must be ${what}, got ${value}`, { code: 'PI_INVALID_OPTION' });
   }
 }

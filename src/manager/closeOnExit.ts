@@ -35,13 +35,19 @@ export interface CloseOnExitOptions {
  * Makes sure no session outlives the app: on `SIGINT`/`SIGTERM` (or `beforeExit`, when the event
  * loop runs dry) it calls `target.stopAll()`.
  *
- * On the first event it unhooks itself. After a signal, once every session is stopped, it
- * re-raises the signal with `process.kill(process.pid, signal)` if no other listener for that
- * signal is left, so the process ends exactly as Node ends it by default (killed by the signal;
- * exit code 130 for SIGINT in a shell). If the app has its own listener for the signal, that
- * listener decides what happens and nothing is re-raised. A second Ctrl-C while sessions are
- * closing finds no listener of ours and kills the app at once. After `beforeExit` nothing is
- * re-raised: the loop runs dry again once the sessions are closed, and Node exits.
+ * Every hook on one process shares a single listener per event, added with the first hook that
+ * needs it and removed with the last, so any number of managers adds one listener (and no
+ * `MaxListenersExceededWarning`). A `PiSessionManager`'s `dispose()` removes the hooks made with
+ * its `closeOnExit()`.
+ *
+ * On the first event every hook for that event unhooks itself. After a signal, once the sessions
+ * of every hooked target are stopped, it re-raises the signal with `process.kill(process.pid,
+ * signal)` if no other listener for that signal is left, so the process ends exactly as Node ends
+ * it by default (killed by the signal; exit code 130 for SIGINT in a shell). If the app has its
+ * own listener for the signal, that listener decides what happens and nothing is re-raised. A
+ * second Ctrl-C while sessions are closing finds no listener of ours and kills the app at once.
+ * After `beforeExit` nothing is re-raised: the loop runs dry again once the sessions are closed,
+ * and Node exits.
  *
  * ## Example
  * ```ts
@@ -59,33 +65,78 @@ export function closeOnExit(target: StopAllTarget, options: CloseOnExitOptions =
   const proc: ProcessLike = options.process ?? process;
   const signals = options.signals ?? (['SIGINT', 'SIGTERM'] as const);
   const stopOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  const listeners = new Map<ExitEvent, (arg: unknown) => void>();
-  let hooked = true;
-
-  const unhook = (): void => {
-    if (!hooked) return;
-    hooked = false;
-    for (const [event, listener] of listeners) proc.off(event, listener);
-    listeners.clear();
+  const hooks = hooksOf(proc);
+  const hook: Hook = {
+    events: new Set<ExitEvent>([...signals, 'beforeExit']),
+    stop: () =>
+      target.stopAll(stopOptions).then(
+        () => undefined,
+        () => undefined, // a manager's stopAll never rejects; any other target must not keep us from exiting
+      ),
   };
-  const stopAll = (): Promise<void> =>
-    target.stopAll(stopOptions).then(
-      () => undefined,
-      () => undefined, // a manager's stopAll never rejects; any other target must not keep us from exiting
-    );
+  hooks.add(hook);
+  return () => hooks.delete(hook);
+}
 
-  for (const signal of signals) {
-    listeners.set(signal, () => {
-      unhook();
-      void stopAll().then(() => {
-        if (proc.listenerCount(signal) === 0) proc.kill(proc.pid, signal);
-      });
+interface Hook {
+  readonly events: ReadonlySet<ExitEvent>;
+  readonly stop: () => Promise<void>;
+}
+
+/** The hooks on one process, and the one listener per event they share. */
+class ProcessHooks {
+  readonly #proc: ProcessLike;
+  readonly #hooks = new Set<Hook>();
+  readonly #listeners = new Map<ExitEvent, (arg: unknown) => void>();
+
+  constructor(proc: ProcessLike) {
+    this.#proc = proc;
+  }
+
+  add(hook: Hook): void {
+    this.#hooks.add(hook);
+    for (const event of hook.events) this.#listen(event);
+  }
+
+  delete(hook: Hook): void {
+    if (!this.#hooks.delete(hook)) return;
+    for (const event of hook.events) {
+      if (![...this.#hooks].some((other) => other.events.has(event))) this.#unlisten(event);
+    }
+  }
+
+  #listen(event: ExitEvent): void {
+    if (this.#listeners.has(event)) return;
+    const listener = (): void => this.#fire(event);
+    this.#listeners.set(event, listener);
+    this.#proc.on(event, listener);
+  }
+
+  #unlisten(event: ExitEvent): void {
+    const listener = this.#listeners.get(event);
+    if (!listener) return;
+    this.#listeners.delete(event);
+    this.#proc.off(event, listener);
+  }
+
+  #fire(event: ExitEvent): void {
+    const fired = [...this.#hooks].filter((hook) => hook.events.has(event));
+    for (const hook of fired) this.delete(hook);
+    const stopped = Promise.all(fired.map((hook) => hook.stop()));
+    if (event === 'beforeExit') return;
+    void stopped.then(() => {
+      if (this.#proc.listenerCount(event) === 0) this.#proc.kill(this.#proc.pid, event);
     });
   }
-  listeners.set('beforeExit', () => {
-    unhook();
-    void stopAll();
-  });
-  for (const [event, listener] of listeners) proc.on(event, listener);
-  return unhook;
+}
+
+const processHooks = new WeakMap<ProcessLike, ProcessHooks>();
+
+function hooksOf(proc: ProcessLike): ProcessHooks {
+  let hooks = processHooks.get(proc);
+  if (!hooks) {
+    hooks = new ProcessHooks(proc);
+    processHooks.set(proc, hooks);
+  }
+  return hooks;
 }

@@ -11,9 +11,9 @@ import {
   startWith,
   switchMap,
   take,
-  timer,
 } from 'rxjs';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import { longTimer } from '../rx/longTimer.js';
 
 /** Options of {@link reapIdle}. */
 export interface ReapIdleOptions {
@@ -108,7 +108,7 @@ export function reapIdle(options: ReapIdleOptions): OperatorFunction<unknown, Id
         switchMap(({ busy, since }) =>
           busy
             ? NEVER
-            : timer(Math.max(0, reapAt(since) - scheduler.now()), scheduler).pipe(
+            : longTimer(reapAt(since) - scheduler.now(), scheduler).pipe(
                 map((): IdleExpiry => ({ idleSince: since, idleMs: scheduler.now() - since })),
               ),
         ),

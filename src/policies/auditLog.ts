@@ -54,7 +54,7 @@ export function auditLog(sink: (entry: AuditEntry) => void, inner: Policy = askH
         }),
         inner,
         tap((answer) => {
-          const request = pending.take(answer.requestId);
+          const request = pending.take(answer);
           if (request !== undefined) write({ request, answer, at: scheduler.now() });
         }),
       );

@@ -108,7 +108,7 @@ function stage(policy: Policy): (request$: Observable<InteractionRequest>) => Ob
           return first === undefined ? shared$ : shared$.pipe(startWith(first));
         });
         const route = (answer: PolicyAnswer): Observable<Step> => {
-          const request = pending.take(answer.requestId);
+          const request = pending.take(answer);
           if (request === undefined) return EMPTY; // unknown, or answered already
           return of(answer.decision.kind === 'defer' ? { next: request } : { answer });
         };

@@ -1,4 +1,4 @@
-import { asyncScheduler, map, takeUntil, timer } from 'rxjs';
+import { asyncScheduler, map, takeUntil } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { InteractionRequest } from '../protocol/events.js';
 import { policyContext } from './context.js';
@@ -7,6 +7,7 @@ import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { fromAbortSignal } from './internal/fromAbortSignal.js';
 import type { Decision, DecisionInput, PolicyAnswer } from './types.js';
+import { longTimer } from '../rx/longTimer.js';
 
 /**
  * The answer a request gets when nobody answered it in time: `decision` (coerced for that
@@ -14,13 +15,14 @@ import type { Decision, DecisionInput, PolicyAnswer } from './types.js';
  * context signal aborts). If `decision` doesn't fit the request (e.g. `false` for a question) the
  * answer fails closed: `deny('policy error: …')` for a permission, `cancel()` for the rest.
  *
- * Used by {@link timeoutDecision}, and by the session to bound how long a request deferred to
- * the host may wait for `session.respond()`.
+ * The building block of {@link timeoutDecision}; use it in a policy of your own to bound how
+ * long a request may wait. Right for any duration (over 2³¹ ms too; `Infinity` never fires).
  *
  * ## Example
  * ```ts
- * // in the session: answer `false` after 30 s unless the host responded (or it was withdrawn)
- * decisionTimeout$(request, 30_000, false).pipe(takeUntil(responded$)).subscribe(answer);
+ * // a policy: ask the UI, but deny after 30 s (a withdrawn request gets neither)
+ * const policy: Policy = (request$) =>
+ *   request$.pipe(mergeMap((request) => race(fromUi(request), decisionTimeout$(request, 30_000, false))));
  * ```
  *
  * @param request The request.
@@ -36,7 +38,7 @@ export function decisionTimeout$(
   decision: DecisionInput,
   scheduler: SchedulerLike = asyncScheduler,
 ): Observable<PolicyAnswer> {
-  return timer(ms, scheduler).pipe(
+  return longTimer(ms, scheduler).pipe(
     map(() => answerOf(request, coerceSafely(request, decision))),
     takeUntil(fromAbortSignal(policyContext(request).signal)),
   );

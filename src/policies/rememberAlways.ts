@@ -42,7 +42,7 @@ export function rememberAlways(inner: Policy = askHost()): Policy {
             tap((request) => pending.add(request)),
             inner,
             tap((answer) => {
-              const request = pending.take(answer.requestId);
+              const request = pending.take(answer);
               if (answer.decision.kind === 'allowAlways' && request?.kind === 'permission' && request.toolName !== undefined) {
                 always.add(request.toolName);
               }

@@ -21,6 +21,7 @@ import { askHost } from './askHost.js';
 import { policyContext, withPolicyContext } from './context.js';
 import { decisionTimeout$ } from './decisionTimeout.js';
 import { named } from './internal/named.js';
+import { isDuration } from '../rx/longTimer.js';
 import type { DecisionInput, Policy } from './types.js';
 
 /** Options of {@link timeoutDecision}. */
@@ -44,16 +45,13 @@ interface Entry {
  * An `inner` answer that isn't `defer` and comes in time wins, and cancels the timer. When the
  * time is up, `inner` is told: it sees each request as a copy whose context signal aborts when
  * the original's does *or* when the request is settled here, so {@link askHost} dismisses the
- * host's prompt and moves on to its next request. A `defer` from `inner` is not passed on: the
- * request stays open (it is in `session.pending$` from the start, and `session.respond()`
- * answers it) until the host responds or the time is up. So `timeoutDecision(30_000, false)`
- * means "leave it to the host, deny after 30 s". A withdrawn request gets no answer. If
- * `decision` doesn't fit a request (e.g. `false` for a question) that request fails closed (deny
- * / cancel).
- *
- * Deferring to the host through `session.respond()` is raced the same way by the session itself
- * when it is asked to bound deferral: it wraps the user's policy in this operator, or uses the
- * {@link decisionTimeout$} helper this operator is built on.
+ * host's prompt and moves on to its next request. A `defer` from `inner` is passed on: the
+ * session shows the request to the host (`session.pending$`, `events$`) and takes whichever
+ * comes first, `session.respond()` or the timeout's `decision`. So
+ * `timeoutDecision(30_000, false)` means "leave it to the host, deny after 30 s". A withdrawn
+ * request gets no answer. If `decision` doesn't fit a request (e.g. `false` for a question) that
+ * request fails closed (deny / cancel). A duration over 2³¹ ms is waited out in full (not cut to
+ * 1 ms as by a bare `setTimeout`); `Infinity` never times out.
  *
  * ## Example
  * ```ts
@@ -73,6 +71,9 @@ export function timeoutDecision(
   inner: Policy = askHost(),
   options: TimeoutDecisionOptions = {},
 ): Policy {
+  if (!isDuration(ms)) {
+    throw new PiDriverError(`timeoutDecision: ms must be a number of milliseconds >= 0 (or Infinity), got ${String(ms)}`, { code: 'PI_INVALID_ARGUMENT' });
+  }
   const scheduler = options.scheduler ?? asyncScheduler;
   return named(`timeoutDecision(${ms}, ${inner.name || '<anonymous>'})`, (request$: Observable<InteractionRequest>) =>
     request$.pipe(
@@ -80,6 +81,8 @@ export function timeoutDecision(
       connect((entry$) => {
         // Requests with a running timer; the first answer (inner's or the timer's) closes one.
         const open = new Set<string>();
+        // Requests `inner` deferred: passed on once (the host may answer them), timer still running.
+        const deferredIds = new Set<string>();
         const answered$ = new Subject<string>();
         // Subscribed before `inner`, so a timer exists when `inner` answers synchronously.
         const timeouts$ = entry$.pipe(
@@ -90,6 +93,7 @@ export function timeoutDecision(
               takeUntil(answered$.pipe(filter((id) => id === request.requestId))),
               finalize(() => {
                 open.delete(request.requestId);
+                deferredIds.delete(request.requestId);
                 settle();
               }),
             );
@@ -98,10 +102,18 @@ export function timeoutDecision(
         const answers$ = entry$.pipe(
           map((entry) => entry.proxy),
           inner,
-          filter((answer) => answer.decision.kind !== 'defer' && open.delete(answer.requestId)),
+          filter((answer) => {
+            const id = answer.requestId;
+            if (answer.decision.kind !== 'defer') return open.delete(id);
+            if (!open.has(id) || deferredIds.has(id)) return false;
+            deferredIds.add(id);
+            return true;
+          }),
           // Deliver the answer first, then stop its timer: stopping it settles the request, which
           // may complete `inner` re-entrantly, and an answer still on the stack would be lost.
-          mergeMap((answer) => concat(of(answer), deferred(() => (answered$.next(answer.requestId), EMPTY)))),
+          mergeMap((answer) =>
+            answer.decision.kind === 'defer' ? of(answer) : concat(of(answer), deferred(() => (answered$.next(answer.requestId), EMPTY))),
+          ),
         );
         return merge(timeouts$, answers$);
       }),

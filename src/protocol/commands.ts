@@ -1,7 +1,7 @@
 /**
  * Outbound commands (stdin). Strict schemas: we control what we send, so a typo is a bug.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const withId = { id: z.string().optional() };
 export const ImageContentInputSchema = z.strictObject({

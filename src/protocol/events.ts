@@ -7,7 +7,7 @@
  * message, see `parseLine`; for those frames it is decoded on first read, so a consumer that
  * never reads `raw` never pays for it).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageTotals } from '../usage/UsageTotals.js';
 
 const base = {
@@ -132,7 +132,12 @@ export const ErrorEventSchema = z.object({
 /** A prompt shown to the host: a title and a message. */
 export const InteractionPromptSchema = z.object({ title: z.string(), message: z.string() });
 
-/** Emitted when the agent is blocked waiting for the host (a permission, a question, a choice…). */
+/**
+ * Emitted when the agent asks something (a permission, a question, a choice…), once the
+ * session's policy has handled it: `handledBy: 'host'` when the policy left it to the host (it
+ * is then in `session.pending$`, waiting for `session.respond()`), `'policy'` when the policy
+ * answered it itself (already answered: a record, nothing to do).
+ */
 export const InteractionRequestEventSchema = z.object({
   ...base,
   type: z.literal('interaction_request'),
@@ -148,6 +153,8 @@ export const InteractionRequestEventSchema = z.object({
   default: z.unknown().optional(),
   /** pi resolves the request itself (silently) after this long. */
   timeoutMs: z.number().optional(),
+  /** Who answers it: the session's policy (already answered), or the host (`session.respond()`). Absent while the policy decides. */
+  handledBy: z.enum(['policy', 'host']).optional(),
 });
 
 /** Emitted for fire-and-forget UI frames (`notify`, `setStatus`, `setWidget`, `setTitle`, `set_editor_text`, omp `cancel`). */

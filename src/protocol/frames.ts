@@ -6,7 +6,7 @@
  * break an old SDK (protocol reference §6, gotchas G7 and G20). Only the fields the driver reads
  * are typed; everything else passes through untouched.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Optional on the wire, where pi also sometimes writes `null`. */
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();

@@ -1,4 +1,5 @@
-import { timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { type SchedulerLike, type Subscription } from 'rxjs';
+import { longTimer } from '../rx/longTimer.js';
 import { PiCommandError, PiTimeoutError } from '../errors.js';
 import type { ResponseFrame } from '../protocol/frames.js';
 import type { PiCommand } from '../protocol/commands.js';
@@ -58,7 +59,7 @@ export class CommandChannel {
       const timeout =
         timeoutMs === null
           ? undefined
-          : timer(timeoutMs, this.#options.scheduler).subscribe(() => {
+          : longTimer(timeoutMs, this.#options.scheduler).subscribe(() => {
               if (this.#pending.delete(id)) reject(new PiTimeoutError(`pi command "${command.type}"`, timeoutMs, `no response to id ${id}`));
             });
       this.#pending.set(id, { id, type: command.type, resolve, reject, timeout });

@@ -131,6 +131,7 @@ export class PiClient {
 
 /** The working directory: a local directory, or with a launcher an absolute path on the other side. */
 async function resolveCwd(cwd: string, remote: boolean): Promise<string> {
+  if (cwd.includes('\0')) throw new PiConfigError('cwd must not contain a NUL byte', { field: 'cwd' });
   if (remote) {
     if (!isAbsolute(cwd)) throw new PiConfigError(`cwd must be an absolute path on the launcher's side: ${cwd}`, { field: 'cwd' });
     return cwd;
@@ -143,6 +144,8 @@ async function resolveCwd(cwd: string, remote: boolean): Promise<string> {
 
 async function applyResume(config: PiConfig, resume: string | undefined): Promise<PiConfig> {
   if (resume === undefined) return config;
+  // An empty id is a prefix of every session id: it would resume whichever session is there.
+  if (resume.trim() === '') throw new PiConfigError('resume must not be empty: give a session id, a session file path, or \'latest\'', { field: 'resume' });
   if (resume === 'latest') return config.with({ continueSession: true });
   if (resume.endsWith('.jsonl') || resume.includes('/')) return config.with({ sessionPath: resolve(resume) });
   const file = await findSessionFile(config, resume);

@@ -9,7 +9,6 @@ import {
   race,
   Subject,
   Subscription,
-  timer,
   type SchedulerLike,
 } from 'rxjs';
 import type { Dialect, PiConfig, ThinkingLevel } from '../config/PiConfig.js';
@@ -47,6 +46,7 @@ import { parseLine, readLine, readScan, type SessionLine } from '../protocol/par
 import { RpcChunkAssembler } from '../protocol/RpcChunkAssembler.js';
 import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
 import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
+import { longTimer } from '../rx/longTimer.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { eachValueFrom } from './eachValueFrom.js';
 import { APPROVE_OPTION, classifyDialog, DIALOG_METHODS, toUiNotice } from './classifyUiRequest.js';
@@ -122,9 +122,22 @@ interface Run {
 interface OpenRequest {
   readonly request: InteractionRequest;
   readonly controller: AbortController;
-  awaitingPolicy: boolean;
+  /** Size of pi's frame, for the replay window when the request is published. */
+  readonly size: number;
+  /**
+   * `policy`: the policy is deciding; the request is not on `events$` nor in `pending$`, and
+   * `respond()` does not know it. `host`: the policy deferred it: published, and answered by
+   * whichever comes first, `respond()` or a later answer of the policy (e.g. a timeout).
+   */
+  stage: 'policy' | 'host';
+  /** pi's own dialog timeout (it resolves the dialog silently): withdraws the request. */
   timeout: Subscription | undefined;
+  /** Warns once when a deferred request stays unanswered for long. */
+  unanswered: Subscription | undefined;
 }
+
+/** How long a request deferred to the host may wait before pidriver warns that nobody answers it. */
+const UNANSWERED_WARNING_MS = 60_000;
 
 /** How many answered or withdrawn request ids are remembered to ignore late answers. */
 const CLOSED_REQUEST_MEMORY = 1_024;
@@ -190,6 +203,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /** Ids of requests already answered or withdrawn (bounded), so late answers are ignored, not errors. */
   readonly #closedRequestIds = new Set<string>();
   readonly #policy: Policy;
+  /** No policy was given: requests go to the host (askHost()), so someone must be listening. */
+  readonly #defaultPolicy: boolean;
   #policySubscription: Subscription | undefined;
   #policyRestarts = 0;
   #seq = 0;
@@ -223,6 +238,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     this.#transport = options.transport;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#policy = options.policy ?? askHost();
+    this.#defaultPolicy = options.policy === undefined;
     this.#approve = options.approve ?? 'all';
     this.#lastActivity = this.#scheduler.now();
     this.#hub = new ReplayHub<PiEvent>({ ...DEFAULT_REPLAY, ...options.replay });
@@ -409,9 +425,22 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    *   ends first.
    */
   prompt(message: string, options: PromptOptions = {}): Promise<RunResult> {
+    const { signal } = options;
+    // Like fetch: an aborted signal sends nothing and rejects with its reason.
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const ticket = this.#submit(message, options.images, undefined);
-    if (options.signal) this.#bindSignal(ticket, options.signal);
-    return this.#resultOf(ticket);
+    const result = this.#resultOf(ticket);
+    if (!signal) return result;
+    return new Promise<RunResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason as Error);
+        this.#cancelTicket(ticket);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      result
+        .finally(() => signal.removeEventListener('abort', onAbort))
+        .then(resolve, reject);
+    });
   }
 
   /**
@@ -478,7 +507,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    */
   async respond(requestId: string, value: DecisionInput): Promise<void> {
     const open = this.#openRequests.get(requestId);
-    if (!open) {
+    // A request the policy is still deciding is not the host's to answer (nor to know about).
+    if (!open || open.stage === 'policy') {
       if (this.#closedRequestIds.has(requestId)) return; // late answer: ignored on purpose
       throw new PiPolicyError(requestId, `No open interaction request with id "${requestId}"`);
     }
@@ -588,10 +618,24 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     );
     const type = /^\{"type":"([a-z_]+)"/.exec(line.head)?.[1];
     if (type === 'agent_end') this.#onPiAgentEnd();
+    if (type === 'extension_ui_request') this.#refuseUnreadableRequest(line);
     if (type === 'response' || /^\{"id":"[^"]*","type":"response"/.test(line.head)) {
       const id = /^\{"id":"([^"]*)"/.exec(line.head)?.[1];
       if (id !== undefined) this.#channel.failCommand(id, new PiProtocolError(`pi's response to command ${id} was larger than maxLineBytes (${line.bytes} bytes)`, line.head));
     }
+  }
+
+  /**
+   * A dialog too long to read can't be shown to anyone: cancel it on the wire by its id (a
+   * cancelled confirm or approval is a refusal), so the run goes on instead of waiting for it.
+   * Fire-and-forget methods (`notify`, `setStatus`, …) need no answer.
+   */
+  #refuseUnreadableRequest(line: OversizeLine): void {
+    const id = /"id":"((?:[^"\\]|\\.)*)"/.exec(line.head)?.[1];
+    const method = /"method":"([A-Za-z_]+)"/.exec(line.head)?.[1];
+    if (id === undefined || (method !== undefined && !DIALOG_METHODS.has(method))) return;
+    const requestId = JSON.parse(`"${id}"`) as string;
+    this.#write({ type: 'extension_ui_response', id: requestId, cancelled: true }).catch(() => undefined);
   }
 
   #onFrame(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
@@ -801,7 +845,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /** omp's `ready` frame: the one that came, or the next one (bounded like the start). */
   #readyFrame(): Promise<FrameOf<'ready'>> {
     this.#ready ??= new Promise<FrameOf<'ready'>>((resolve, reject) => {
-      const timeout = timer(this.config.startTimeoutMs, this.#scheduler).subscribe(() =>
+      const timeout = longTimer(this.config.startTimeoutMs, this.#scheduler).subscribe(() =>
         reject(new PiStartError(`omp sent no ready frame within ${this.config.startTimeoutMs} ms`, { stderrTail: this.#transport.stderrTail })),
       );
       this.#subscriptions.add(timeout);
@@ -1003,14 +1047,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     this.abort().catch(() => undefined);
   }
 
-  #bindSignal(ticket: RunTicket, signal: AbortSignal): void {
-    if (signal.aborted) {
-      this.#cancelTicket(ticket);
-      return;
-    }
-    signal.addEventListener('abort', () => this.#cancelTicket(ticket), { once: true });
-  }
-
   async #queueInput(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
     if (!this.#run && this.#queue.length === 0 && this.#state.value.status === 'idle') {
       // pi parks steer/follow-up messages sent while idle until some later prompt (G18);
@@ -1041,25 +1077,58 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       this.#write({ type: 'extension_ui_response', id: frame.id, value: APPROVE_OPTION }).catch(() => undefined);
       return;
     }
-    const request = this.#stamp({ ...fields, raw }) as InteractionRequest;
+    // Stamped with its seq only when published: the policy decides first (a request the policy
+    // answers is never shown to the host, nor can the host answer it).
+    const request = { ...fields, raw, sessionId: this.sessionId, seq: 0 } as InteractionRequest;
     const controller = new AbortController();
-    const open: OpenRequest = { request, controller, awaitingPolicy: true, timeout: undefined };
-    // Open before it is published: a subscriber may respond() synchronously from events$.
+    const open: OpenRequest = { request, controller, size, stage: 'policy', timeout: undefined, unanswered: undefined };
     this.#openRequests.set(request.requestId, open);
     attachPolicyContext(request, { signal: controller.signal, session: this });
-    this.#publishPending();
-    this.#publish(request, size);
-    if (this.#openRequests.get(request.requestId) !== open) return; // answered already
     if (request.timeoutMs !== undefined) {
       // pi resolves a dialog with a timeout itself, silently (G10): withdraw it at the same time.
-      open.timeout = timer(request.timeoutMs, this.#scheduler).subscribe(() => this.#withdraw(request.requestId));
+      open.timeout = longTimer(request.timeoutMs, this.#scheduler).subscribe(() => this.#withdraw(request.requestId));
     }
     if (this.#policySubscription === undefined) {
-      this.#answerQuietly(open, failClosed(request, 'no policy is running'));
+      this.#decideByPolicy(open, failClosed(request, 'no policy is running'));
       return;
     }
     this.#policyRestarts = 0;
     this.#requests.next(request);
+  }
+
+  /**
+   * The policy deferred a request: show it to the host (`pending$`, then `events$`, where a
+   * subscriber may answer it synchronously). With the default policy and nobody who could ever
+   * see it, it is denied at once instead of hanging the run.
+   */
+  #deferToHost(open: OpenRequest): void {
+    const { request } = open;
+    if (this.#defaultPolicy && !this.#hostCanAnswer()) {
+      const message =
+        `nobody can answer ${describeRequest(request)}: the session has the default policy (askHost(), which leaves every request to the host) ` +
+        'and nothing subscribes to session.pending$ or session.events$. Pass a policy to client.start() (e.g. autoApprove(), allowTools([...]), askHost(callback)), ' +
+        'or answer with session.respond() from pending$ or events$';
+      this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
+      this.#decideByPolicy(open, failClosed(request, message));
+      return;
+    }
+    open.stage = 'host';
+    request.handledBy = 'host';
+    this.#publishPending();
+    this.#publish(this.#stamp(request), open.size);
+    if (this.#openRequests.get(request.requestId) !== open) return; // answered already, from events$
+    open.unanswered = longTimer(UNANSWERED_WARNING_MS, this.#scheduler).subscribe(() => {
+      process.emitWarning(
+        `pidriver: ${describeRequest(request)} of session ${this.sessionId} has waited ${UNANSWERED_WARNING_MS / 1000} s for session.respond(); ` +
+          'the run waits until it is answered (or pass a policy that decides it)',
+        { code: 'PIDRIVER_UNANSWERED_REQUEST' },
+      );
+    });
+  }
+
+  /** Whether anyone could see a deferred request: a subscriber of `pending$`, `events$`, `recentEvents$` or the run's `prompt$()`. */
+  #hostCanAnswer(): boolean {
+    return this.#pending.observed || this.#hub.observed || (this.#run?.ticket?.listeners.size ?? 0) > 0;
   }
 
   #isUnguardedBuiltinApproval(fields: { readonly kind: string; readonly method: string; readonly toolName?: string | undefined; readonly options: readonly string[] }): boolean {
@@ -1088,7 +1157,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     const message = `interaction policy failed: ${error instanceof Error ? error.message : String(error)}`;
     this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
     for (const open of [...this.#openRequests.values()]) {
-      if (open.awaitingPolicy) this.#answerQuietly(open, failClosed(open.request, message));
+      if (open.stage === 'policy') this.#decideByPolicy(open, failClosed(open.request, message));
     }
     // Restart the policy for the next requests, unless it keeps dying without any new request.
     if (this.#policyRestarts++ < 3) this.#subscribePolicy();
@@ -1096,27 +1165,40 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   #onPolicyAnswer(answer: PolicyAnswer): void {
     const open = this.#openRequests.get(answer.requestId);
-    if (!open || !open.awaitingPolicy) return; // late, duplicate, or withdrawn: ignore
+    if (!open) return; // late, duplicate, or withdrawn: ignore
     let decision: Decision;
     try {
       decision = coerceDecision(open.request, answer.decision);
     } catch (error) {
       const message = `policy answered request ${answer.requestId} with an invalid decision: ${(error as Error).message}`;
       this.#emit({ type: 'error', code: 'policy_error', fatal: false, message, raw: undefined }, message.length);
-      this.#answerQuietly(open, failClosed(open.request, message));
+      this.#decideByPolicy(open, failClosed(open.request, message));
       return;
     }
     if (decision.kind === 'defer') {
-      open.awaitingPolicy = false; // stays open for session.respond()
+      if (open.stage === 'policy') this.#deferToHost(open); // stays open for session.respond()
       return;
     }
-    this.#answerQuietly(open, decision);
+    this.#decideByPolicy(open, decision);
   }
 
   async #answer(open: OpenRequest, decision: Exclude<Decision, { kind: 'defer' }>): Promise<void> {
     if (this.#openRequests.get(open.request.requestId) !== open) return;
     this.#closeRequest(open);
     await this.#write(toUiResponse(open.request, decision));
+  }
+
+  /**
+   * The policy answered: send it. A request the policy decided on its own is then recorded on
+   * `events$` (`handledBy: 'policy'`, already answered: a host can't change it); one it had
+   * deferred is already there.
+   */
+  #decideByPolicy(open: OpenRequest, decision: Exclude<Decision, { kind: 'defer' }>): void {
+    if (this.#openRequests.get(open.request.requestId) !== open) return;
+    this.#answerQuietly(open, decision);
+    if (open.stage === 'host') return;
+    open.request.handledBy = 'policy';
+    this.#publish(this.#stamp(open.request), open.size);
   }
 
   /**
@@ -1139,10 +1221,10 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       const oldest = this.#closedRequestIds.values().next();
       if (!oldest.done) this.#closedRequestIds.delete(oldest.value);
     }
-    open.awaitingPolicy = false;
     open.timeout?.unsubscribe();
+    open.unanswered?.unsubscribe();
     open.controller.abort(new PiDriverError('interaction request withdrawn', { code: 'PI_REQUEST_WITHDRAWN' }));
-    this.#publishPending();
+    if (open.stage === 'host') this.#publishPending();
   }
 
   /** Cancels every open request on the wire (before an abort or close: pi can't abort while a dialog waits). */
@@ -1153,7 +1235,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
 
   #publishPending(): void {
-    const pending = [...this.#openRequests.values()].map((open) => open.request);
+    const pending: InteractionRequest[] = [];
+    for (const open of this.#openRequests.values()) if (open.stage === 'host') pending.push(open.request);
     this.#pending.next(pending);
     this.#setState({ pendingRequests: pending.length });
   }
@@ -1240,7 +1323,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     if (this.#closeRequested || this.#terminated) return;
     // stdout ended: pi exited, or closed stdout while alive. Either way the session is over.
     const exitOrTimeout = firstValueFrom(
-      race(from(this.#transport.exited), timer(1_000, this.#scheduler).pipe(map(() => undefined))),
+      race(from(this.#transport.exited), longTimer(1_000, this.#scheduler).pipe(map(() => undefined))),
     );
     void exitOrTimeout.then(async (exit) => {
       if (this.#closeRequested || this.#terminated) return;
@@ -1322,6 +1405,11 @@ function endReason(stopReason: string | undefined): RunResult['reason'] {
 
 function failClosed(request: InteractionRequest, message: string): Exclude<Decision, { kind: 'defer' }> {
   return request.kind === 'permission' ? deny(message) : cancel();
+}
+
+function describeRequest(request: InteractionRequest): string {
+  const tool = request.kind === 'permission' && request.toolName !== undefined ? ` for tool "${request.toolName}"` : '';
+  return `interaction request ${request.requestId} (${request.kind}${tool})`;
 }
 
 function describeExit(exit: ExitInfo): string {

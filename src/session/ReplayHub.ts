@@ -81,6 +81,11 @@ export class ReplayHub<T> {
     this.#closed = this.#size;
   }
 
+  /** Whether anyone is subscribed (to {@link observable} or {@link retained}). */
+  get observed(): boolean {
+    return this.#subject.observed;
+  }
+
   /** Number of values a late subscriber would get now. */
   get size(): number {
     return this.#size - this.#closed;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PiConfig } from '../config/PiConfig.js';
+import { PiConfigError } from '../errors.js';
 
 /** Which tool calls pidriver's approval extension asks the host about. */
 export type ApproveSetting = 'all' | 'none' | readonly string[];
@@ -10,12 +11,25 @@ export type ApproveSetting = 'all' | 'none' | readonly string[];
 export const DEFAULT_APPROVE: readonly string[] = Object.freeze(['bash', 'edit', 'write']);
 
 /**
- * The absolute path of the bundled pi extension that asks the host before each guarded tool
- * call (pi has no built-in approvals). In the published package it is `dist/extension/approval.js`
- * next to the bundle; from a source checkout it is `src/extension/approval.ts` (pi loads
- * TypeScript extensions itself).
+ * The absolute path of the pi extension that asks the host before each guarded tool call (pi
+ * has no built-in approvals): `config.approvalExtensionPath` when set, else the file shipped
+ * with pidriver. In the published package that is `dist/extension/approval.js` next to the
+ * bundle; from a source checkout it is `src/extension/approval.ts` (pi loads TypeScript
+ * extensions itself).
+ *
+ * @param config Its `approvalExtensionPath`, if any (with a `launcher` it names a file on the
+ *   other side and is not checked here).
+ * @throws {PiConfigError} (`field: 'approvalExtensionPath'`) when the file is not there, e.g.
+ *   after a bundler moved pidriver's code away from it.
  */
-export function approvalExtensionPath(): string {
+export function approvalExtensionPath(config?: PiConfig): string {
+  const configured = config?.approvalExtensionPath;
+  if (configured !== undefined) {
+    if (config?.launcher !== undefined || existsSync(configured)) return configured;
+    throw new PiConfigError(`PiConfig.approvalExtensionPath: pidriver's approval extension is not at ${configured}`, {
+      field: 'approvalExtensionPath',
+    });
+  }
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     join(here, 'extension', 'approval.js'), // dist/index.js, dist/chunk-*.js
@@ -23,7 +37,13 @@ export function approvalExtensionPath(): string {
     join(here, '..', 'extension', 'approval.ts'), // src/session/*.ts
   ];
   const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error(`pidriver's approval extension is missing (looked in ${candidates.join(', ')})`);
+  if (!found) {
+    throw new PiConfigError(
+      `pidriver's approval extension is missing (looked for ${candidates.join(', ')}). If a bundler moved pidriver's code, ` +
+        "copy pidriver's dist/extension/approval.js and set PiConfig.approvalExtensionPath to it, or pass approve: 'none'",
+      { field: 'approvalExtensionPath' },
+    );
+  }
   return found;
 }
 
@@ -43,7 +63,7 @@ export function withApprovals(config: PiConfig, approve: ApproveSetting, options
     return config.with({ extraArgs: [...config.extraArgs, '--approval-mode', 'always-ask'] });
   }
   if (!guards && !options.askTool) return config;
-  const path = approvalExtensionPath();
+  const path = approvalExtensionPath(config);
   return config.with({
     extensions: config.extensions.includes(path) ? [...config.extensions] : [...config.extensions, path],
     extraEnv: {

@@ -30,7 +30,8 @@ export async function findSessionFile(config: PiConfig, sessionId: string): Prom
   const matches = exact.length > 0 ? exact : candidates;
   const ids = new Set(matches.map((candidate) => candidate.id));
   if (ids.size > 1) {
-    throw new PiConfigError(`resume: "${sessionId}" matches ${ids.size} pi sessions (${[...ids].slice(0, 5).join(', ')}); give more of the id`, {
+    // Only the count: the other sessions' ids are not the caller's to see.
+    throw new PiConfigError(`resume: "${sessionId}" matches ${ids.size} pi sessions; give more of the id`, {
       field: 'resume',
     });
   }

@@ -50,6 +50,10 @@ export interface PromptImage {
 
 export interface PromptOptions {
   readonly images?: readonly PromptImage[];
-  /** Rejects the prompt (and aborts its run if it started) when aborted. */
+  /**
+   * Cancels the prompt, as `fetch` does: when the signal aborts, the promise rejects with
+   * `signal.reason` at once, a queued prompt is dropped and a started run is aborted. An
+   * already-aborted signal rejects at once and sends nothing.
+   */
   readonly signal?: AbortSignal;
 }

@@ -1,21 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { execa, type ResultPromise } from 'execa';
-import { asyncScheduler, first, firstValueFrom, from, interval, map, Observable, race, timer, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, first, firstValueFrom, from, interval, map, Observable, race, type SchedulerLike } from 'rxjs';
 import type { PiConfig } from '../config/PiConfig.js';
 import { PiDriverError, PiStartError, TransportClosedError } from '../errors.js';
+import { longTimer } from '../rx/longTimer.js';
 import { LineSplitter } from './LineSplitter.js';
 import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportLine } from './PiTransport.js';
 import { detectPi, launcherEnv, type DetectedPi } from './detectDialect.js';
 import { descendantsOf, isRunning, killAll, processesWithEnv, trySignal, type ProcessIdentity } from './processTree.js';
+import { writePromptFiles } from './promptFiles.js';
 import { readIntoReusedBuffer } from './readIntoReusedBuffer.js';
+import { secretsOf } from './redactSecrets.js';
 import { resolveBinary } from './resolveBinary.js';
 import { StderrTail } from './StderrTail.js';
+import { newTreeId, unwatchPiGroup, watchPiGroup } from './watchdog.js';
 
 export interface SubprocessTransportOptions {
   /** Working directory of pi (the project the agent works in). */
   readonly cwd?: string;
-  /** Called with every stderr line. */
+  /** Called with every stderr line (secrets masked: the API key, `*_KEY`/`*_TOKEN`/… values). */
   readonly onStderr?: (line: string) => void;
   /** Parent environment the scrubbed child env is built from. Default `process.env`. */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>;
@@ -38,7 +41,10 @@ const READ_BUFFER_BYTES = 64 * 1024;
  *   buffer (see `readIntoReusedBuffer.ts`), so a `ScannedLine`'s `line` can only be read
  *   while it is delivered;
  * - stdin ← `send()`, serialised, one JSON line per command;
- * - stderr → `onStderr` and a bounded tail for error messages.
+ * - stderr → `onStderr` and a bounded tail for error messages, with the API key and the values
+ *   of secret-looking variables of pi's environment masked (`***`);
+ * - a spawn that fails (even synchronously: a NUL byte, `E2BIG`) rejects `start()` with
+ *   `PiStartError` and leaves no file descriptor open.
  *
  * pi runs in its own process group (`detached`), so a Ctrl-C in the terminal does not kill it
  * behind the session's back (pi 0.73 dies on SIGINT); the transport owns its lifetime and kills
@@ -63,8 +69,10 @@ export class SubprocessTransport implements PiTransport {
   #closing: Promise<CloseResult> | undefined;
   #detected: DetectedPi | undefined;
   #readsIntoReusedBuffer = false;
+  /** Removes the files long prompts were passed in (see `promptFiles.ts`). */
+  #removePromptFiles: () => void = () => undefined;
   /** The value of {@link TREE_MARKER_ENV} in this pi's environment (and so its descendants'). */
-  readonly #treeId = randomUUID();
+  readonly #treeId = newTreeId();
 
   constructor(config: PiConfig, options: SubprocessTransportOptions = {}) {
     this.#config = config;
@@ -120,27 +128,36 @@ export class SubprocessTransport implements PiTransport {
     if (this.#child) throw new PiDriverError('SubprocessTransport.start() was already called');
     const parentEnv = this.#options.parentEnv ?? process.env;
     const workDir = this.#options.cwd ?? this.#config.workspace ?? process.cwd();
-    const { file, args, env, shown } = await this.#command(parentEnv, workDir);
+    this.#stderr.redacting(secretsOf(this.#config, parentEnv));
+    const { file, args, env, shown } = await this.#command(parentEnv, workDir).catch((error: unknown) => {
+      throw error instanceof PiDriverError ? error : this.#spawnError('pi', error);
+    });
     // With a launcher the working directory is on the other side (the launcher cds there).
     const cwd = this.#config.launcher ? process.cwd() : workDir;
     // Marks everything pi starts, detached bash commands included, so close() can still find
     // them after pi died on its own and they were reparented to init.
     if (!this.#config.launcher) env[TREE_MARKER_ENV] = this.#treeId;
 
-    const child = execa(file, args, {
-      cwd,
-      env,
-      extendEnv: false,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      detached: true,
-      cleanup: false, // we own the lifetime: see registerForParentExit()
-      stripFinalNewline: false,
-      forceKillAfterDelay: false,
-    }) as Subprocess;
+    let child: Subprocess;
+    try {
+      child = execa(file, args, {
+        cwd,
+        env,
+        extendEnv: false,
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        buffer: false,
+        reject: false,
+        detached: true,
+        cleanup: false, // we own the lifetime: see registerForParentExit()
+        stripFinalNewline: false,
+        forceKillAfterDelay: false,
+      }) as Subprocess;
+    } catch (error) {
+      this.#onExit(null, null);
+      throw this.#spawnError(shown, error);
+    }
     this.#child = child;
     // The result promise is only used to keep execa's own errors from going unhandled; exit
     // details come from the 'exit' event, which fires even if stdout is never drained.
@@ -150,6 +167,9 @@ export class SubprocessTransport implements PiTransport {
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (error) => reject(error));
+      // A spawn that threw synchronously (a NUL byte, E2BIG) emits neither: execa only settles
+      // its result, with the error. After a spawn, this settles at exit, when it changes nothing.
+      void child.then((result) => reject(result instanceof Error ? result : new Error('the process ended before it spawned')));
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     (child.stderr).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
@@ -160,11 +180,11 @@ export class SubprocessTransport implements PiTransport {
     try {
       await spawned;
     } catch (error) {
+      // The pipes of a process that never ran: paused, their EOF would never be read, and each
+      // would keep a socket open for good.
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       this.#onExit(null, null);
-      throw new PiStartError(`Could not spawn ${shown}: ${(error as Error).message}`, {
-        cause: error,
-        stderrTail: this.#stderr.text,
-      });
+      throw this.#spawnError(shown, error);
     }
     registerForParentExit(this);
     if (this.#lineSubscriber) this.#attachStdout();
@@ -189,8 +209,25 @@ export class SubprocessTransport implements PiTransport {
     }
     const env = config.toEnv(parentEnv);
     const resolved = await resolveBinary(config.binary, { cwd: process.cwd(), pathEnv: env['PATH'], runtime: config.runtime });
-    const [, ...args] = config.toArgv({ dialect });
+    const prompts = await writePromptFiles(config);
+    this.#removePromptFiles = prompts.remove;
+    const [, ...args] = prompts.config.toArgv({ dialect });
     return { file: resolved.file, args: [...resolved.prefixArgs, ...args], env, shown: resolved.resolvedPath };
+  }
+
+  /**
+   * The `PiStartError` of a spawn that failed: what could not be spawned, why (the OS's reason,
+   * not execa's whole command line, which can be huge), secrets masked, in the message and in
+   * `cause`.
+   */
+  #spawnError(shown: string, error: unknown): PiStartError {
+    const inner = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    const code = (inner as { code?: unknown } | undefined)?.code;
+    const reason = inner instanceof Error ? inner.message : String(inner);
+    const hint = code === 'E2BIG' ? ' (an argument or the environment is too long for the OS: keep each extraArgs and extraEnv value under 128 KiB)' : '';
+    const message = this.#stderr.redact(`${clip(reason)}${hint}`);
+    const cause = Object.assign(new Error(message), typeof code === 'string' ? { code } : {});
+    return new PiStartError(`Could not spawn ${this.#stderr.redact(clip(shown))}: ${message}`, { cause, stderrTail: this.#stderr.text });
   }
 
   send(command: object): Promise<void> {
@@ -207,6 +244,7 @@ export class SubprocessTransport implements PiTransport {
 
   /** Kills the whole tree at once, synchronously (used when the parent process exits). */
   killNow(): void {
+    this.#removePromptFiles();
     const pid = this.#child?.pid;
     if (pid === undefined || this.#exitInfo) return;
     const descendants = descendantsOf(pid);
@@ -284,6 +322,7 @@ export class SubprocessTransport implements PiTransport {
     if (this.#exitInfo) return;
     this.#exitInfo = { exitCode: code, signal, stderrTail: this.#stderr.text };
     unregisterForParentExit(this);
+    this.#removePromptFiles();
     // Let stderr drain first so the tail holds pi's last words.
     const stderr = this.#child?.stderr as Readable | null | undefined;
     if (stderr && !stderr.readableEnded && !stderr.destroyed) {
@@ -341,26 +380,33 @@ export class SubprocessTransport implements PiTransport {
     return firstValueFrom(
       race(
         interval(10, this.#scheduler).pipe(first(() => !identities.some(isRunning))),
-        timer(timeoutMs, this.#scheduler),
+        longTimer(timeoutMs, this.#scheduler),
       ),
     );
   }
 
   #exitWithin(timeoutMs: number): Promise<boolean> {
     return firstValueFrom(
-      race(from(this.exited).pipe(map(() => true)), timer(timeoutMs, this.#scheduler).pipe(map(() => false))),
+      race(from(this.exited).pipe(map(() => true)), longTimer(timeoutMs, this.#scheduler).pipe(map(() => false))),
     );
   }
 }
 
+/** A text cut to a length fit for an error message. */
+function clip(text: string, max = 500): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 // ---------------------------------------------------------------------------------------------
-// No pi outlives this process: kill every live transport's tree synchronously on exit.
+// No pi outlives this process: kill every live transport's tree synchronously on exit, and let
+// the watchdog (watchdog.ts) reap them if this process dies without running `exit` hooks.
 
 const liveTransports = new Set<SubprocessTransport>();
 let exitHookInstalled = false;
 
 function registerForParentExit(transport: SubprocessTransport): void {
   liveTransports.add(transport);
+  if (transport.pid !== undefined) watchPiGroup(transport.pid);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
@@ -371,4 +417,5 @@ function registerForParentExit(transport: SubprocessTransport): void {
 
 function unregisterForParentExit(transport: SubprocessTransport): void {
   liveTransports.delete(transport);
+  if (transport.pid !== undefined) unwatchPiGroup(transport.pid);
 }

@@ -79,7 +79,7 @@ async function piFromPackageJson(binaryPath: string): Promise<Omit<DetectedPi, '
     if (text !== undefined) {
       try {
         const pkg = JSON.parse(text) as { name?: unknown; version?: unknown };
-        const toDialect = typeof pkg.name === 'string' ? PACKAGES[pkg.name] : undefined;
+        const toDialect = typeof pkg.name === 'string' && Object.hasOwn(PACKAGES, pkg.name) ? PACKAGES[pkg.name] : undefined;
         if (toDialect && typeof pkg.version === 'string') return { dialect: toDialect(pkg.version), version: pkg.version };
       } catch {
         // not JSON: keep looking

@@ -34,6 +34,12 @@ function readStat(pid: number): StatLine | undefined {
   }
 }
 
+/** The identity of a live (or zombie) process, or `undefined` if there is none (or no `/proc`). */
+export function identityOf(pid: number): ProcessIdentity | undefined {
+  const stat = readStat(pid);
+  return stat && { pid, startTime: stat.startTime };
+}
+
 /** All live descendants of `rootPid` (children, grandchildren, …). */
 export function descendantsOf(rootPid: number): ProcessIdentity[] {
   let entries: string[];
@@ -71,13 +77,23 @@ export function descendantsOf(rootPid: number): ProcessIdentity[] {
  * {@link descendantsOf} no longer can. Only processes of this user are readable; Linux only.
  */
 export function processesWithEnv(name: string, value: string): ProcessIdentity[] {
+  return processesWithEnvEntry(Buffer.from(`${name}=${value}\0`));
+}
+
+/** Like {@link processesWithEnv}, for every value of `name` that starts with `prefix`. */
+export function processesWithEnvPrefix(name: string, prefix: string): ProcessIdentity[] {
+  return processesWithEnvEntry(Buffer.from(`${name}=${prefix}`));
+}
+
+/** Live processes (other than this one) with an environment entry that starts with `entry`. */
+function processesWithEnvEntry(entry: Buffer): ProcessIdentity[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const entry = Buffer.from(`${name}=${value}\0`);
+  const afterNul = Buffer.concat([Buffer.from([0]), entry]);
   const found: ProcessIdentity[] = [];
   for (const dirent of entries) {
     const pid = Number(dirent);
@@ -88,8 +104,8 @@ export function processesWithEnv(name: string, value: string): ProcessIdentity[]
     } catch {
       continue; // gone, or not ours
     }
-    const at = environ.indexOf(entry);
-    if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+    // The entry starts the environment or follows a NUL (not inside another variable's value).
+    if (!(environ.subarray(0, entry.length).equals(entry) || environ.includes(afterNul))) continue;
     const stat = readStat(pid);
     if (stat) found.push({ pid, startTime: stat.startTime });
   }
