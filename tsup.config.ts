@@ -1,27 +1,37 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+// The Node entry points, built once as ESM and once as CommonJS.
+const node = {
+  entry: {
+    index: 'src/index.ts',
+    protocol: 'src/protocol/index.ts',
+    testing: 'src/testing/index.ts',
+    bridge: 'src/bridge/index.ts',
+  },
+  dts: true,
+  sourcemap: true,
+  // Not `clean`: the configs build in parallel, so cleaning in one could delete another's
+  // output. `npm run build` empties dist/ before tsup runs.
+  clean: false,
+  // Keep class names (`UsageTotals.name`, error names in stack traces) as written.
+  keepNames: true,
+  target: 'node20',
+  platform: 'node',
+  shims: true,
+  splitting: true,
+  treeshake: true,
+} satisfies Options;
 
 export default defineConfig([
+  { ...node, format: ['esm'], external: ['rxjs', 'zod', 'execa'] },
   {
-    entry: {
-      index: 'src/index.ts',
-      protocol: 'src/protocol/index.ts',
-      testing: 'src/testing/index.ts',
-      bridge: 'src/bridge/index.ts',
-    },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    // Not `clean`: the configs build in parallel, so cleaning in one could delete another's
-    // output. `npm run build` empties dist/ before tsup runs.
-    clean: false,
-    // Keep class names (`UsageTotals.name`, error names in stack traces) as written.
-    keepNames: true,
-    target: 'node20',
-    platform: 'node',
-    shims: true,
-    splitting: true,
-    treeshake: true,
-    external: ['rxjs', 'zod', 'execa'],
+    ...node,
+    format: ['cjs'],
+    // execa is ESM-only, and `require()` of ESM needs Node >= 20.19 while `engines` says >= 20.6:
+    // the CommonJS build carries its own copy of execa (and of its dependencies).
+    // .ci/require-lowest-node.mjs proves `require('pidriver')` on the lowest Node allowed.
+    external: ['rxjs', 'zod'],
+    noExternal: ['execa'],
   },
   {
     // pidriver/browser: no Node built-ins (lint-enforced, and spec/browser/bundle.spec.ts checks the output).

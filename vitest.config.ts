@@ -23,7 +23,7 @@ export default defineConfig({
     setupFiles: ['spec/helpers/setup.ts'],
     // A private TMPDIR for the run; temp files a spec leaves behind fail the run (named).
     globalSetup: ['spec/helpers/globalSetup.ts'],
-    // CI also writes a JSON report; .ci/run reads its counts for the closing `tests: N passed, N failed` line.
+    // CI also writes a JSON report; .ci/summary.mjs reads it for the closing `tests: N passed, N failed, N skipped` line.
     reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
     outputFile: { json: 'test-output/results.json' },
   },

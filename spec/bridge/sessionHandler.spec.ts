@@ -216,10 +216,12 @@ describe('POST routes', () => {
 
   it('respond answers an open interaction request; abort aborts the run', async () => {
     const { session, bridge } = await serve();
-    const run = session.prompt('ask first');
     const pendingNow = () => rawRequest(bridge.port, '/pending').then((response) => response.json as { requestId: string; kind: string }[]);
+    // A browser is watching before the prompt: a request nobody could answer would be denied at once.
     const sse = await openSse(bridge.port, '/events');
     cleanups.push(() => sse.close());
+    await sse.waitFor((t) => t.includes('event: pending'));
+    const run = session.prompt('ask first');
     await sse.waitFor((t) => t.includes('"interaction_request"'));
     const [request] = await pendingNow();
     expect(request).toMatchObject({ kind: 'permission', requestId: 'req-1' });
@@ -488,7 +490,7 @@ describe('a client that leaves before its stream starts', () => {
     expect(session.status).toBe('idle');
   });
 
-  it('a request body cut off by the client does not leave the handler waiting', async () => {
+  it('a request body cut off by the client is dropped quietly: no prompt, no stream, no unhandled error', async () => {
     const { session } = await scriptedSession();
     cleanups.push(() => session.close());
     const prompts = vi.spyOn(session, 'prompt$');

@@ -125,14 +125,14 @@ describe('connectSession', () => {
     expect(await completed).toEqual([]);
     expect(await firstValueFrom(remote.connection$.pipe(toArray()))).toEqual([{ status: 'closed' }]);
 
-    const { remote: denied } = await setup({ token: 'right' }, { token: 'wrong' });
+    const { remote: denied } = await setup({ token: 'right-token-0123456789' }, { token: 'wrong-token-0123456789' });
     const failure = await firstValueFrom(denied.events$.pipe(toArray(), timeout(5_000))).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(BridgeHttpError);
     expect(failure).toMatchObject({ status: 401 });
   });
 
   it('sends the token as a bearer header', async () => {
-    const { remote } = await setup({ token: 't0k' }, { token: 't0k' });
+    const { remote } = await setup({ token: 't0k-0123456789abcdef' }, { token: 't0k-0123456789abcdef' });
     expect(await remote.prompt('with a token')).toMatchObject({ reason: 'completed' });
   });
 

@@ -131,7 +131,7 @@ describe('PiConfig', () => {
   ])('rejects a NUL byte (no process can be given one) in %j, naming the field', (input, field) => {
     let error: unknown;
     try {
-      PiConfig.parse(input as never);
+      PiConfig.parse(input);
     } catch (e) {
       error = e;
     }
@@ -144,7 +144,7 @@ describe('PiConfig', () => {
   it('derives a sane key variable for any provider name, Object.prototype members included', () => {
     for (const provider of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
       const config = PiConfig.parse({ provider, apiKey: 'sk-test-key' });
-      const name = config.apiKeyEnvName();
+      const name = config.apiKeyEnvName() ?? '';
       expect(name).toMatch(/^[A-Z_][A-Z0-9_]*_API_KEY$/);
       expect(Object.keys(config.toEnv({}))).toEqual(['PI_SKIP_VERSION_CHECK', name]);
       expect(PiConfig.parse({ provider, apiKeyEnv: 'TEAM_KEY' }).toEnv({ TEAM_KEY: 'sk-team' })).toEqual({ PI_SKIP_VERSION_CHECK: '1', TEAM_KEY: 'sk-team', [name]: 'sk-team' });

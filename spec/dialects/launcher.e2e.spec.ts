@@ -76,9 +76,7 @@ describe('PiConfig.launcher (local wrapper scripts, real pi 0.73)', () => {
 
 describe('PiConfig.launcher: no command injection through ssh wrappers (real pi 0.73)', () => {
   let env: FakePiEnv;
-  let root: string;
-  /** Where an injected `touch` would leave a file: must stay empty. */
-  let pwned: string;
+  let root: string | undefined;
   beforeAll(async () => {
     env = await startFakePiEnv();
   });
@@ -87,13 +85,15 @@ describe('PiConfig.launcher: no command injection through ssh wrappers (real pi 
   });
   afterEach(() => {
     delete process.env['PIDRIVER_PWNED'];
-    rmSync(root, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
+    root = undefined;
   });
 
   for (const [name, launcher] of Object.entries(SSH_WRAPPERS)) {
     it(`${name}: hostile cwd, extraEnv, systemPrompt, agentDir, binary and extraArgs arrive as text, and run nothing`, async () => {
       root = mkdtempSync(join(tmpdir(), 'pidriver-inject-'));
-      pwned = join(root, 'pwned');
+      /** Where an injected `touch` would leave a file: must stay empty. */
+      const pwned = join(root, 'pwned');
       mkdirSync(pwned);
       // The launcher (and a shell it starts) has this process's environment: `${PIDRIVER_PWNED}x`
       // names a file in `pwned` without a slash, so it fits in a directory name.

@@ -13,7 +13,8 @@ describe('the global setup', () => {
   const tmp = process.env['TMPDIR'];
   afterEach(() => {
     process.exitCode = exitCode;
-    process.env['TMPDIR'] = tmp;
+    if (tmp === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = tmp;
   });
 
   it('gives the run its own TMPDIR, and removes it; tool caches are no leak', () => {

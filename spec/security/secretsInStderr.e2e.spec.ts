@@ -15,7 +15,7 @@ import type { PiConfigInput } from '../../src/config/PiConfig.js';
 import { PiStartError, TransportClosedError } from '../../src/errors.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import { waitForExit } from '../helpers/realPi.js';
+import { waitFor, waitForExit } from '../helpers/realPi.js';
 import { scratchCwd } from '../reliability/fakePi.js';
 import { setParentEnv } from './support.js';
 
@@ -106,7 +106,8 @@ describe('secrets a pi prints on stderr', () => {
     const died = new Promise<unknown>((resolve) => {
       session.events$.subscribe({ error: resolve });
     });
-    // The env lines were written before pi answered get_state, so they are all in by now.
+    // Written before pi answered get_state; stderr is read on its own, so wait (bounded) for the last line.
+    expect(await waitFor(() => lines.includes('env-on-stderr-pi: done'))).toBe(true);
     expect(lines).toContain('PIDRIVER_TEAM_KEY=***');
     expect(lines).toContain('OPENAI_API_KEY=***'); // the same key under the provider's variable
     expect(lines).toContain('MY_SERVICE_TOKEN=***');

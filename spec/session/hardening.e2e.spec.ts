@@ -75,7 +75,7 @@ describe('prompt(text, { signal }) like fetch (real pi)', () => {
 
 describe('a dialog longer than maxLineBytes (real pi)', () => {
   it('is refused on the wire by its id: the tool does not run and the run ends', async () => {
-    const session = await start({ approve: 'all', policy: autoApprove(), config: { ...env.config, maxLineBytes: 4_096 } });
+    const session = await start({ approve: 'all', policy: autoApprove(), config: env.config.with({ maxLineBytes: 4_096 }) });
     const name = `long-dialog-${process.pid}.txt`;
     // The approval dialog quotes the command: over 4 KiB, so pidriver can't read it.
     const command = `echo ${'x'.repeat(6_000)} > ${name}`;

@@ -166,6 +166,8 @@ describe('a request nobody can answer (issue 11 #9)', () => {
     await settle();
     expect(answers()).toEqual([]);
     expect(session.pending).toHaveLength(1);
+    // Stamped before it is listed: the same seq as its event (the bridge's wire needs seq > 0).
+    expect(session.pending[0]?.seq).toBe(session.state.eventCount);
     await session.close();
   });
 
@@ -288,5 +290,32 @@ describe('pi 0.73 retries after its agent_end (issue 11 #23)', () => {
     expect(result).toMatchObject({ reason: 'completed', finalText: 'second time lucky' });
     expect(events.filter((event) => event.type === 'agent_end')).toHaveLength(1);
     await session.close();
+  });
+});
+
+describe('long timeouts (issue 11 #6)', () => {
+  it('requestTimeoutMs of 2^31 ms does not time a command out after 1 ms', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const transport = new FakeTransport({
+        respond: (command, fake) => {
+          if (command.type === 'get_commands') return; // never answered
+          FakeTransport.defaultResponder(command, fake);
+        },
+      });
+      const session = new PiSession({ sessionId: 's1', transport, config: PiConfig.parse({ requestTimeoutMs: 2 ** 31 }), cwd: '/work' });
+      session.events$.subscribe({ error: () => undefined });
+      await session.start();
+      let outcome = 'waiting';
+      session.command('get_commands').then(
+        () => (outcome = 'answered'),
+        (error: unknown) => (outcome = `rejected: ${String(error)}`),
+      );
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(outcome).toBe('waiting');
+      await session.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

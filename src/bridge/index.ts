@@ -10,6 +10,7 @@ export type { SessionHandler, SessionHandlerOptions } from './sessionHandler.js'
 export { defaultAuthorize, originCheck } from './authorize.js';
 export type { AccessOptions, Authorize, AuthorizeResult } from './authorize.js';
 export type { DroppedClient, SseLimits } from './SseConnection.js';
+export type { SseTotalLimits } from './SseBudget.js';
 export type { BridgeSession, BridgeSessionSource } from './types.js';
 export { resumeAfter } from './resumeAfter.js';
 export type { ResumeItem } from './resumeAfter.js';

@@ -1,4 +1,5 @@
-import { asyncScheduler, defer, finalize, merge, Observable, retry, Subject, throwError, timer, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, finalize, merge, Observable, retry, Subject, throwError, type SchedulerLike } from 'rxjs';
+import { longTimer } from '../rx/longTimer.js';
 import { decodeMessage, type Decoded } from './decodeMessage.js';
 import { ConnectionLostError, isRetryable } from './errors.js';
 import type { SseMessage } from './SseParser.js';
@@ -96,7 +97,7 @@ export function resumableEvents(options: ResumableEventsOptions): Observable<Str
           if (!isRetryable(error)) return throwError(() => error);
           const delayMs = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
           reconnects.next({ kind: 'reconnecting', attempt, delayMs, error });
-          return timer(delayMs, scheduler);
+          return longTimer(delayMs, scheduler);
         },
       }),
       finalize(() => reconnects.complete()),

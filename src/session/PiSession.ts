@@ -1114,8 +1114,9 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     }
     open.stage = 'host';
     request.handledBy = 'host';
+    this.#stamp(request); // its seq first: pending$ and events$ show the same request
     this.#publishPending();
-    this.#publish(this.#stamp(request), open.size);
+    this.#publish(request, open.size);
     if (this.#openRequests.get(request.requestId) !== open) return; // answered already, from events$
     open.unanswered = longTimer(UNANSWERED_WARNING_MS, this.#scheduler).subscribe(() => {
       process.emitWarning(

@@ -1,3 +1,5 @@
+import { isDuration, MAX_TIMER_MS } from '../rx/longTimer.js';
+import { PiDriverError } from '../errors.js';
 import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { MessageDeltaEvent } from '../protocol/events.js';
 
@@ -42,6 +44,9 @@ export function coalesceDeltas<E extends { readonly type: string }>(
   windowMs = 16,
   scheduler: SchedulerLike = asyncScheduler,
 ): MonoTypeOperatorFunction<E> {
+  if (!(isDuration(windowMs) && windowMs <= MAX_TIMER_MS)) {
+    throw new PiDriverError(`coalesceDeltas: windowMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(windowMs)}`, { code: 'PI_INVALID_ARGUMENT' });
+  }
   return (source) =>
     new Observable<E>((subscriber) => {
       let pending: Pending | undefined;

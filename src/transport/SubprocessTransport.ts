@@ -169,7 +169,7 @@ export class SubprocessTransport implements PiTransport {
       child.once('error', (error) => reject(error));
       // A spawn that threw synchronously (a NUL byte, E2BIG) emits neither: execa only settles
       // its result, with the error. After a spawn, this settles at exit, when it changes nothing.
-      void child.then((result) => reject(result instanceof Error ? result : new Error('the process ended before it spawned')));
+      void child.then((result) => reject(result instanceof Error ? result : new Error('the process ended before it spawned')), reject);
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     (child.stderr).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));

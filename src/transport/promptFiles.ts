@@ -15,7 +15,7 @@ export const INLINE_PROMPT_BYTES = 32 * 1024;
 export interface PromptFiles {
   readonly config: PiConfig;
   /** Removes the files (synchronously; safe to call more than once). */
-  remove(): void;
+  readonly remove: () => void;
 }
 
 /**
