@@ -319,3 +319,22 @@ describe('long timeouts (issue 11 #6)', () => {
     }
   });
 });
+
+describe('secrets in text pidriver builds from stdout (issue 11 #4)', () => {
+  it('masks the API key in invalid, unknown and oversize lines', async () => {
+    const key = 'sk-test-0123456789abcdef';
+    const transport = new FakeTransport();
+    const session = new PiSession({ sessionId: 's1', transport, config: PiConfig.parse({ apiKey: key }), cwd: '/work' });
+    const events: PiEvent[] = [];
+    session.events$.subscribe({ next: (event) => events.push(event), error: () => undefined });
+    await session.start();
+    transport.emitLine(`not json ${key}`);
+    transport.emitLine(JSON.stringify({ type: 'brand_new_frame', env: { FAKE_API_KEY: key } }));
+    transport.emitLine(new OversizeLine(9_000_000, `{"type":"message_update","key":"${key}`));
+    await settle();
+    expect(events).toHaveLength(3);
+    expect(JSON.stringify(events)).not.toContain(key);
+    expect(JSON.stringify(events)).toContain('***');
+    await session.close();
+  });
+});

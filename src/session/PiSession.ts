@@ -47,6 +47,7 @@ import { RpcChunkAssembler } from '../protocol/RpcChunkAssembler.js';
 import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
 import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
 import { longTimer } from '../rx/longTimer.js';
+import { redactSecrets, secretsOf } from '../transport/redactSecrets.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { eachValueFrom } from './eachValueFrom.js';
 import { APPROVE_OPTION, classifyDialog, DIALOG_METHODS, toUiNotice } from './classifyUiRequest.js';
@@ -203,6 +204,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /** Ids of requests already answered or withdrawn (bounded), so late answers are ignored, not errors. */
   readonly #closedRequestIds = new Set<string>();
   readonly #policy: Policy;
+  /** Secret values to mask in text pidriver builds from pi's stdout (computed on first use). */
+  #secrets: readonly string[] | undefined;
   /** No policy was given: requests go to the host (askHost()), so someone must be listening. */
   readonly #defaultPolicy: boolean;
   #policySubscription: Subscription | undefined;
@@ -589,11 +592,14 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     }
     const text = typeof line === 'string' ? line : line.line;
     if (parsed.kind === 'invalid') {
-      this.#emit({ type: 'error', code: 'invalid_line', fatal: false, message: parsed.message, line: text, raw: undefined }, text.length);
+      const line = this.#redact(text);
+      this.#emit({ type: 'error', code: 'invalid_line', fatal: false, message: this.#redact(parsed.message), line, raw: undefined }, text.length);
       return;
     }
     if (parsed.kind === 'unknown') {
-      this.#emit({ type: 'unknown', frameType: parsed.frame.type, line: text, raw: parsed.frame }, text.length);
+      const line = this.#redact(text);
+      const raw = line === text ? parsed.frame : (JSON.parse(line) as Record<string, unknown>);
+      this.#emit({ type: 'unknown', frameType: parsed.frame.type, line, raw }, text.length);
       return;
     }
     this.#onFrame(parsed.frame, parsed.raw, text.length);
@@ -612,7 +618,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
         fatal: false,
         message: `dropped a ${line.bytes}-byte line from pi (maxLineBytes is ${this.config.maxLineBytes})`,
         raw: undefined,
-        line: line.head,
+        line: this.#redact(line.head),
       },
       line.head.length,
     );
@@ -636,6 +642,16 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     if (id === undefined || (method !== undefined && !DIALOG_METHODS.has(method))) return;
     const requestId = JSON.parse(`"${id}"`) as string;
     this.#write({ type: 'extension_ui_response', id: requestId, cancelled: true }).catch(() => undefined);
+  }
+
+  /**
+   * Text of pi's stdout that pidriver itself puts into an event (a line it could not read): the
+   * API key and other secret env values masked, as in stderr. (What pi says in its frames is
+   * pi's output, passed on as is.)
+   */
+  #redact(text: string): string {
+    this.#secrets ??= secretsOf(this.config, process.env);
+    return this.#secrets.length === 0 ? text : redactSecrets(text, this.#secrets);
   }
 
   #onFrame(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
