@@ -3,6 +3,17 @@ import tseslint from 'typescript-eslint';
 import rxjsX from 'eslint-plugin-rxjs-x';
 import { builtinModules } from 'node:module';
 
+/** Only src/transport spawns processes. */
+const SPAWN = { group: ['execa', 'node:child_process', 'child_process'], message: 'only src/transport spawns processes' };
+
+/**
+ * The `no-restricted-imports` rule of one folder.
+ *
+ * @param {string[]} files The folder's globs.
+ * @param {object[]} patterns Its forbidden import patterns.
+ */
+const layer = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '.pidriver-cache/**', '*.config.*', 'eslint.config.js', '**/fixtures/**/*.mjs', '**/*.mjs'],
@@ -18,7 +29,7 @@ export default tseslint.config(
     },
     rules: {
       'rxjs-x/no-exposed-subjects': 'error',
-      'rxjs-x/no-ignored-subscription': 'off',
+      'rxjs-x/no-ignored-subscription': 'error',
       'rxjs-x/no-floating-observables': 'error',
       'rxjs-x/no-unsafe-takeuntil': 'error',
       'rxjs-x/no-nested-subscribe': 'error',
@@ -29,23 +40,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Layering: the folders are the architecture, and these rules forbid the imports that must
+  // never be (spec/lint/layering.spec.ts shows each one fires). One config object per folder:
+  // a later object matching the same file would replace `no-restricted-imports`, not add to it.
   {
-    // Layering (house style item 3): policies and protocol stay pure Observable → Observable code.
-    files: ['src/policies/**', 'src/protocol/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['execa', 'node:child_process', 'child_process'], message: 'only src/transport spawns processes' },
-            { group: ['**/session/**', '**/transport/**', '**/manager/**'], message: 'policies/protocol must not depend on sessions or transports' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // pidriver/browser runs in browsers and any bundler: no Node built-ins, nothing that spawns or serves.
+    // pidriver/browser runs in browsers and any bundler: no Node built-ins, nothing that spawns or
+    // serves, no session internals (a remote session gets everything over the wire).
     files: ['src/browser/**', 'examples/web/page/**'],
     rules: {
       'no-restricted-imports': [
@@ -57,16 +57,35 @@ export default tseslint.config(
           ],
           patterns: [
             { group: ['node:*'], message: 'pidriver/browser must not import Node built-ins' },
-            { group: ['execa'], message: 'pidriver/browser must not spawn processes' },
+            SPAWN,
             {
-              group: ['**/transport/**', '**/manager/**', '**/bridge/**', '**/testing/**', '**/config/**', '**/session/PiSession*', '**/session/PiClient*', '**/index.js', '!./index.js', 'pidriver/*', '!pidriver/browser'],
-              message: 'pidriver/browser may use protocol, usage, errors, ReplayHub and types only',
+              group: ['**/session/**', '**/transport/**', '**/manager/**', '**/bridge/**', '**/testing/**', '**/config/**', '**/index.js', '!./index.js', 'pidriver/*', '!pidriver/browser'],
+              message: 'pidriver/browser may use wire, protocol, usage, rx, policies types and errors only',
             },
           ],
         },
       ],
     },
   },
+  layer(['src/bridge/**'], [SPAWN, { group: ['**/transport/**', '**/browser/**'], message: 'the bridge serves sessions; it shares only src/wire/ with the browser and never touches a transport' }]),
+  layer(['src/protocol/**'], [
+    SPAWN,
+    { group: ['**/transport/**', '**/config/**', '**/session/**', '**/manager/**'], message: 'protocol code is pure data and parsing: no transports, config, sessions or managers' },
+  ]),
+  layer(['src/policies/**'], [
+    SPAWN,
+    { group: ['**/transport/**', '**/session/**', '**/manager/**'], message: 'policies are pure Observable → Observable operators: no sessions or transports' },
+  ]),
+  layer(['src/manager/**'], [SPAWN, { group: ['**/transport/**'], message: 'the manager sees sessions only through ManagedSession; it never touches a transport' }]),
+  layer(['src/config/**'], [{ group: ['**/session/**'], message: 'config is read by sessions, never the other way round' }]),
+  layer(['src/wire/**'], [
+    { regex: '^\\.\\./(?!(protocol|usage|rx)/|errors\\.js$)', message: 'src/wire/ (the bridge/browser contract) imports only protocol, usage, rx and errors' },
+    { regex: '^(?!\\.\\.?/|zod$|rxjs$)', message: 'src/wire/ runs in browsers: zod and rxjs are its only packages' },
+  ]),
+  layer(['src/rx/**'], [
+    { regex: '^\\.\\./(?!errors\\.js$)', message: 'src/rx/ holds generic stream helpers: they import only errors' },
+    { regex: '^(?!\\.\\.?/|rxjs$)', message: 'src/rx/ holds generic stream helpers: rxjs is their only package' },
+  ]),
   {
     files: ['spec/**', 'examples/**', 'bench/**'],
     rules: {

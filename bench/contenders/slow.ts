@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Observable } from 'rxjs';
 import type { PiEvent } from '../../src/protocol/events.js';
-import { coalesceDeltas } from '../../src/session/coalesceDeltas.js';
+import { coalesceDeltas } from '../../src/rx/coalesceDeltas.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import { report, statusMB, STREAM_PI, type StreamInfo } from './measure.js';
 

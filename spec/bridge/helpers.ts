@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { asyncScheduler, Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import { PiSession } from '../../src/session/PiSession.js';
-import type { ReplayLimits } from '../../src/session/ReplayHub.js';
+import type { ReplayLimits } from '../../src/rx/ReplayHub.js';
 import { FakeTransport, type SentCommand } from '../../src/testing/FakeTransport.js';
 import { sessionHandler, type SessionHandler, type SessionHandlerOptions } from '../../src/bridge/index.js';
 import type { BridgeSession, BridgeSessionSource } from '../../src/bridge/types.js';

@@ -4,7 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PiConfig, shellQuote, type Dialect, type PiConfigInput } from '../../src/config/PiConfig.js';
+import { PiConfig, shellQuote, type PiConfigInput } from '../../src/config/PiConfig.js';
+import type { Dialect } from '../../src/protocol/dialects.js';
 import { PiConfigError } from '../../src/errors.js';
 
 describe('PiConfig.toArgv per dialect', () => {

@@ -5,7 +5,8 @@
  * chunks, wire learning and `PiUnsupportedError`.
  */
 import { describe, expect, it } from 'vitest';
-import { PiConfig, type Dialect } from '../../src/config/PiConfig.js';
+import { PiConfig } from '../../src/config/PiConfig.js';
+import type { Dialect } from '../../src/protocol/dialects.js';
 import { PiCommandError, PiUnsupportedError } from '../../src/errors.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiSession } from '../../src/session/PiSession.js';

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_SCHEMAS, isKnownFrameType, MessageUpdateFrameSchema, type KnownFrame } from '../../src/protocol/frames.js';
 import { parseLine, readLine, readScan, type SessionLine } from '../../src/protocol/parseLine.js';
 import { scanMessageUpdate } from '../../src/protocol/scanMessageUpdate.js';
-import { EventNormalizer } from '../../src/session/EventNormalizer.js';
+import { EventNormalizer } from '../../src/protocol/EventNormalizer.js';
 import { LineSplitter, OversizeLine, ScannedLine } from '../../src/transport/LineSplitter.js';
 
 // ---------------------------------------------------------------------------------------------

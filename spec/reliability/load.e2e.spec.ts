@@ -20,7 +20,7 @@ import { autoApprove } from '../../src/policies/autoApprove.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import type { RunResult } from '../../src/session/types.js';
+import type { RunResult } from '../../src/protocol/sessionValues.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import { isProcessAlive, waitFor } from '../helpers/realPi.js';
 import { collectUnhandled } from './fakePi.js';

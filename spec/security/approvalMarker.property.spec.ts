@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import approvalExtension from '../../src/extension/approval.js';
 import { parseLine } from '../../src/protocol/parseLine.js';
-import { classifyDialog, type ToolContext } from '../../src/session/classifyUiRequest.js';
-import type { OpenToolCall } from '../../src/session/EventNormalizer.js';
+import { classifyDialog, type ToolContext } from '../../src/protocol/classifyUiRequest.js';
+import type { OpenToolCall } from '../../src/protocol/EventNormalizer.js';
 
 type ToolCallHandler = (event: ToolCallEvent, ctx: ExtensionContext) => Promise<ToolCallEventResult | undefined>;
 

@@ -20,7 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiSession } from '../../src/session/PiSession.js';
-import type { SessionState, SessionStatus } from '../../src/session/types.js';
+import type { SessionState, SessionStatus } from '../../src/protocol/sessionValues.js';
 import { FakeTransport } from '../../src/testing/FakeTransport.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 

@@ -21,7 +21,7 @@ import type { DecisionInput } from '../../src/policies/types.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import type { RunResult } from '../../src/session/types.js';
+import type { RunResult } from '../../src/protocol/sessionValues.js';
 import type { SentCommand } from '../../src/testing/FakeTransport.js';
 import { snapshotEvents } from '../../src/testing/normalizeTranscript.js';
 import { replayTranscript } from '../../src/testing/replayTranscript.js';

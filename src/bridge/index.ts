@@ -16,12 +16,8 @@ export { resumeAfter } from './resumeAfter.js';
 export type { ResumeItem } from './resumeAfter.js';
 export { formatSseFrame } from './sseFrame.js';
 export type { SseFrame } from './sseFrame.js';
-export {
-  CLOSE_REASONS,
-  ROUTES,
-  SSE_EVENTS,
-  AbortBodySchema,
-  PromptBodySchema,
-  RespondBodySchema,
-} from '../browser/wire.js';
-export type { CloseNotice, CloseReason, ErrorBody, GapNotice, PromptBody, ResetNotice, RespondBody } from '../browser/wire.js';
+export { ROUTES, SSE_EVENTS } from '../wire/names.js';
+export { CLOSE_REASONS } from '../wire/notices.js';
+export { AbortBodySchema, PromptBodySchema, RespondBodySchema } from '../wire/bodies.js';
+export type { CloseNotice, CloseReason, ErrorBody, GapNotice, ResetNotice } from '../wire/notices.js';
+export type { PromptBody, RespondBody } from '../wire/bodies.js';

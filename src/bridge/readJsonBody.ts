@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import type { ErrorBody } from '../browser/wire.js';
+import type { ErrorBody } from '../wire/notices.js';
 
 /** A body that passed its schema, or the error response to send. */
 export type BodyResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: number; readonly body: ErrorBody };

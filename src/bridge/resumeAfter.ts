@@ -1,5 +1,5 @@
 import { concat, concatMap, defer, type Observable } from 'rxjs';
-import type { GapNotice, ResetNotice } from '../browser/wire.js';
+import type { GapNotice, ResetNotice } from '../wire/notices.js';
 import type { PiEvent } from '../protocol/events.js';
 
 /** What a (re)connecting client is sent: events it hasn't seen, and notices about those it can't get. */

@@ -1,13 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { isPiDriverError } from '../errors.js';
-import {
-  AbortBodySchema,
-  PromptBodySchema,
-  RespondBodySchema,
-  ROUTES,
-  type ErrorBody,
-} from '../browser/wire.js';
+import { ROUTES } from '../wire/names.js';
+import type { ErrorBody } from '../wire/notices.js';
+import { AbortBodySchema, PromptBodySchema, RespondBodySchema } from '../wire/bodies.js';
 import { checkToken, defaultAuthorize, isListedOrigin, originCheck, type AccessOptions, type Authorize, type AuthorizeResult } from './authorize.js';
 import { readJsonBody } from './readJsonBody.js';
 import { createRedactor } from './redact.js';

@@ -3,9 +3,9 @@
  * state and pending snapshots), `GET …/state`, `GET …/pending`, and a prompt's run.
  */
 import { catchError, distinctUntilChanged, endWith, map, merge, of, take, takeWhile, type Observable } from 'rxjs';
-import { SSE_EVENTS } from '../browser/wire.js';
+import { SSE_EVENTS } from '../wire/names.js';
 import type { PiEvent } from '../protocol/events.js';
-import type { SessionState } from '../session/types.js';
+import type { SessionState } from '../protocol/sessionValues.js';
 import { resumeAfter, type ResumeItem } from './resumeAfter.js';
 import { closeFrame, formatEventFrame, formatSseFrame } from './sseFrame.js';
 import type { BridgeSession } from './types.js';

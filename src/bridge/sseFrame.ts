@@ -1,6 +1,6 @@
 import type { PiEvent } from '../protocol/events.js';
-import type { CloseNotice, CloseReason } from '../browser/wire.js';
-import { SSE_EVENTS } from '../browser/wire.js';
+import type { CloseNotice, CloseReason } from '../wire/notices.js';
+import { SSE_EVENTS } from '../wire/names.js';
 
 /** One SSE frame before formatting: `data` is serialised as one line of JSON. */
 export interface SseFrame {

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import type { DecisionInput } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
-import type { PromptOptions, RunResult, SessionState } from '../session/types.js';
+import type { RunResult, SessionState } from '../protocol/sessionValues.js';
+import type { PromptOptions } from '../session/types.js';
 
 /**
  * What the bridge needs from a session. Structural: a `PiSession` is one, and so is any object

@@ -2,13 +2,15 @@ import { BehaviorSubject, filter, Observable, ReplaySubject, Subject, type Sched
 import { PiProtocolError } from '../errors.js';
 import type { DecisionInput } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
-import { ReplayHub, type ReplayLimits } from '../session/ReplayHub.js';
-import type { PromptImage, RunResult, SessionState } from '../session/types.js';
+import { ReplayHub, type ReplayLimits } from '../rx/ReplayHub.js';
+import type { PromptImage, RunResult, SessionState } from '../protocol/sessionValues.js';
 import { decodeMessage, type InvalidMessage } from './decodeMessage.js';
 import { ConnectionLostError } from './errors.js';
 import { resumableEvents, type ReconnectOptions, type StreamItem } from './resumableEvents.js';
 import { eventSourceSse, fetchSse, httpError, type EventSourceCtor, type FetchLike, type ResponseLike } from './sseSources.js';
-import { ROUTES, RunResultWireSchema, type GapNotice, type ResetNotice } from './wire.js';
+import { ROUTES } from '../wire/names.js';
+import { RunResultWireSchema } from '../wire/values.js';
+import type { GapNotice, ResetNotice } from '../wire/notices.js';
 
 /** Options of {@link connectSession}. */
 export interface ConnectSessionOptions {

@@ -4,22 +4,13 @@
  */
 import { PiDriverError, TransportClosedError } from '../errors.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
-import type { SessionState } from '../session/types.js';
+import type { SessionState } from '../protocol/sessionValues.js';
 import { ConnectionLostError } from './errors.js';
 import type { SseMessage } from './SseParser.js';
 import { OPEN } from './sseSources.js';
-import {
-  CloseNoticeSchema,
-  ErrorBodySchema,
-  GapNoticeSchema,
-  PendingWireSchema,
-  PiEventWireSchema,
-  ResetNoticeSchema,
-  SessionStateWireSchema,
-  SSE_EVENTS,
-  type GapNotice,
-  type ResetNotice,
-} from './wire.js';
+import { SSE_EVENTS } from '../wire/names.js';
+import { PendingWireSchema, PiEventWireSchema, SessionStateWireSchema } from '../wire/values.js';
+import { CloseNoticeSchema, ErrorBodySchema, GapNoticeSchema, ResetNoticeSchema, type GapNotice, type ResetNotice } from '../wire/notices.js';
 
 /** A message that didn't validate: kept as a value (a bad frame never ends a stream). */
 export interface InvalidMessage {

@@ -1,5 +1,5 @@
 import { PiDriverError } from '../errors.js';
-import type { ErrorBody } from './wire.js';
+import type { ErrorBody } from '../wire/notices.js';
 
 /**
  * The bridge answered with an HTTP error: `status` and the server's JSON body (`error`, `code`,

@@ -7,7 +7,8 @@
 import { Observable } from 'rxjs';
 import { BridgeHttpError, ConnectionLostError } from './errors.js';
 import { SseParser, type SseMessage } from './SseParser.js';
-import { ErrorBodySchema, SSE_EVENTS } from './wire.js';
+import { SSE_EVENTS } from '../wire/names.js';
+import { ErrorBodySchema } from '../wire/notices.js';
 
 /** The part of a `fetch` Response this package reads. */
 export interface ResponseLike {

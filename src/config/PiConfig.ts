@@ -2,16 +2,17 @@ import { basename, isAbsolute } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { PiConfigError } from '../errors.js';
-import { DIALECT_NAMES } from '../protocol/dialects.js';
+import { DIALECT_NAMES, DIALECTS, type Dialect } from '../protocol/dialects.js';
 import { providerApiKeyEnv } from './providerEnv.js';
 
 /** Thinking levels pi accepts (`max` is pi 1.x / omp). */
 export const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
 
-/** The wire dialects pidriver speaks: pi 0.73 (`@mariozechner`), pi 1.x (`@earendil-works`), oh-my-pi. */
-export const DIALECTS = ['pi-0.73', 'pi-1', 'omp'] as const;
-export type Dialect = (typeof DIALECTS)[number];
+// The dialects are the protocol's (`src/protocol/dialects.ts`); re-exported here, where the
+// config's `dialect` field takes them.
+export { DIALECTS };
+export type { Dialect };
 
 /**
  * How a launcher hands pi's command line to the other side:

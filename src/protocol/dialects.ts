@@ -3,7 +3,9 @@
  * can pick the best run-end signal, refuse what a dialect lacks, and tell the user
  * (`session.capabilities`).
  */
-import type { Dialect } from '../config/PiConfig.js';
+/** The wire dialects pidriver speaks: pi 0.73 (`@mariozechner`), pi 1.x (`@earendil-works`), oh-my-pi. */
+export const DIALECTS = ['pi-0.73', 'pi-1', 'omp'] as const;
+export type Dialect = (typeof DIALECTS)[number];
 
 /** Display names of the dialects, for messages. */
 export const DIALECT_NAMES: Readonly<Record<Dialect, string>> = { 'pi-0.73': 'pi 0.73', 'pi-1': 'pi 1.x', omp: 'omp' };

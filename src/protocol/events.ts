@@ -6,9 +6,13 @@
  * `raw`: the decoded wire frame it came from (for `message_update` without the resent partial
  * message, see `parseLine`; for those frames it is decoded on first read, so a consumer that
  * never reads `raw` never pays for it).
+ *
+ * The same schemas validate events in the process and events that crossed a network (the bridge
+ * sends JSON): `usage` values are {@link UsageTotalsSchema}, a codec that revives a `UsageTotals`
+ * from its JSON form and keeps an instance as it is.
  */
 import * as z from 'zod';
-import { UsageTotals } from '../usage/UsageTotals.js';
+import { UsageTotalsSchema } from './UsageTotalsSchema.js';
 
 const base = {
   sessionId: z.string(),
@@ -30,8 +34,6 @@ export type AgentEndReason = z.infer<typeof AgentEndReasonSchema>;
 export const INTERACTION_KINDS = ['permission', 'question', 'choice', 'input', 'editor'] as const;
 export const InteractionKindSchema = z.enum(INTERACTION_KINDS);
 export type InteractionKind = z.infer<typeof InteractionKindSchema>;
-
-const UsageTotalsSchema = z.instanceof(UsageTotals);
 
 /** Emitted when a run begins (the first `agent_start` after a prompt). */
 export const AgentStartEventSchema = z.object({

@@ -7,6 +7,7 @@
  */
 export * from './frames.js';
 export * from './events.js';
+export { UsageTotalsJSONSchema, UsageTotalsSchema } from './UsageTotalsSchema.js';
 export * from './commands.js';
 export { parseLine } from './parseLine.js';
 export type { ParsedLine } from './parseLine.js';

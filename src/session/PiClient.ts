@@ -11,7 +11,7 @@ import { SubprocessTransport } from '../transport/SubprocessTransport.js';
 import { DEFAULT_APPROVE, withApprovals, type ApproveSetting } from './approvalExtension.js';
 import { findSessionFile } from './findSessionFile.js';
 import { PiSession } from './PiSession.js';
-import type { ReplayLimits } from './ReplayHub.js';
+import type { ReplayLimits } from '../rx/ReplayHub.js';
 
 export interface PiClientOptions {
   /** Defaults for every session this client starts. */

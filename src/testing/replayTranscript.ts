@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
-import { DIALECTS, type Dialect } from '../config/PiConfig.js';
+import { DIALECTS, type Dialect } from '../protocol/dialects.js';
 import { TransportClosedError } from '../errors.js';
 import { OversizeLine } from '../transport/LineSplitter.js';
 import type { CloseEscalation, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportLine } from '../transport/PiTransport.js';

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { Dialect, PiConfig } from '../config/PiConfig.js';
+import type { PiConfig } from '../config/PiConfig.js';
+import type { Dialect } from '../protocol/dialects.js';
 import type { OversizeLine, ScannedLine } from './LineSplitter.js';
 
 /**

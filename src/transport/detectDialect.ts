@@ -1,7 +1,8 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import type { Dialect, PiConfig } from '../config/PiConfig.js';
+import type { PiConfig } from '../config/PiConfig.js';
+import type { Dialect } from '../protocol/dialects.js';
 import { versionAtLeast } from '../protocol/dialects.js';
 import { resolveBinary } from './resolveBinary.js';
 

@@ -1,5 +1,5 @@
-import type { AgentMessage, ContentBlock, FrameOf, KnownFrame, ToolResult } from '../protocol/frames.js';
-import type { EventFields } from '../protocol/events.js';
+import type { AgentMessage, ContentBlock, FrameOf, KnownFrame, ToolResult } from './frames.js';
+import type { EventFields } from './events.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 
 /** What the last assistant message of a run said, for `RunResult` and `agent_end`. */

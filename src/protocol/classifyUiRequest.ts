@@ -1,5 +1,5 @@
-import type { ExtensionUiRequestFrame } from '../protocol/frames.js';
-import type { InteractionRequest, UiNoticeEvent } from '../protocol/events.js';
+import type { ExtensionUiRequestFrame } from './frames.js';
+import type { InteractionRequest, UiNoticeEvent } from './events.js';
 import type { OpenToolCall } from './EventNormalizer.js';
 
 /** UI methods that block the agent until the host answers. */

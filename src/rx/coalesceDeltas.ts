@@ -1,12 +1,22 @@
-import { isDuration, MAX_TIMER_MS } from '../rx/longTimer.js';
-import { PiDriverError } from '../errors.js';
 import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { MessageDeltaEvent } from '../protocol/events.js';
+import { PiDriverError } from '../errors.js';
+import { isDuration, MAX_TIMER_MS } from './longTimer.js';
+
+/** What this operator reads and writes of a `message_delta` event (a `MessageDeltaEvent`). */
+interface Delta {
+  readonly type: 'message_delta';
+  readonly text: string;
+  readonly channel: string;
+  readonly contentIndex: number;
+  sessionId: string;
+  seq: number;
+  readonly raw: unknown;
+}
 
 /** A run of deltas being merged. */
 interface Pending {
-  readonly first: MessageDeltaEvent;
-  last: MessageDeltaEvent;
+  readonly first: Delta;
+  last: Delta;
   readonly texts: string[];
 }
 
@@ -93,19 +103,19 @@ export function coalesceDeltas<E extends { readonly type: string }>(
     });
 }
 
-function isDelta(event: { readonly type: string }): event is MessageDeltaEvent {
+function isDelta(event: { readonly type: string }): event is Delta {
   return event.type === 'message_delta';
 }
 
-function sameStream(a: MessageDeltaEvent, b: MessageDeltaEvent): boolean {
+function sameStream(a: Delta, b: Delta): boolean {
   return a.sessionId === b.sessionId && a.channel === b.channel && a.contentIndex === b.contentIndex;
 }
 
 /** One delta for the run; a run of one is passed on as it is. */
-function merge(pending: Pending): MessageDeltaEvent {
+function merge(pending: Pending): Delta {
   const { first, last, texts } = pending;
   if (first === last) return first;
-  const merged = { type: 'message_delta', text: texts.join(''), channel: first.channel, contentIndex: first.contentIndex } as MessageDeltaEvent;
+  const merged = { type: 'message_delta', text: texts.join(''), channel: first.channel, contentIndex: first.contentIndex } as Delta;
   // The last delta's raw, without reading it (a session may decode raw lazily).
   Object.defineProperty(merged, 'raw', {
     enumerable: true,

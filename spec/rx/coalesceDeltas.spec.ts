@@ -6,7 +6,7 @@ import { map, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MessageDeltaEvent, PiEvent } from '../../src/protocol/events.js';
-import { coalesceDeltas } from '../../src/session/coalesceDeltas.js';
+import { coalesceDeltas } from '../../src/rx/coalesceDeltas.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 let seq = 0;

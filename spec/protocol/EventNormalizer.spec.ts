@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventFields } from '../../src/protocol/events.js';
 import type { KnownFrame } from '../../src/protocol/frames.js';
 import { parseLine } from '../../src/protocol/parseLine.js';
-import { EventNormalizer, messageText } from '../../src/session/EventNormalizer.js';
+import { EventNormalizer, messageText } from '../../src/protocol/EventNormalizer.js';
 import { UsageTotals } from '../../src/usage/UsageTotals.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

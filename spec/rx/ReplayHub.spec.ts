@@ -8,7 +8,7 @@
 import { take, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ReplayHub, type ReplayLimits } from '../../src/session/ReplayHub.js';
+import { ReplayHub, type ReplayLimits } from '../../src/rx/ReplayHub.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 const RESET = 'R';

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ExtensionUiRequestFrame, KnownFrame } from '../../src/protocol/frames.js';
 import { parseLine } from '../../src/protocol/parseLine.js';
-import { APPROVE_ALWAYS_OPTION, APPROVE_OPTION, classifyDialog, DENY_OPTION, DIALOG_METHODS, toUiNotice, type ToolContext } from '../../src/session/classifyUiRequest.js';
-import { EventNormalizer, type OpenToolCall } from '../../src/session/EventNormalizer.js';
+import { APPROVE_ALWAYS_OPTION, APPROVE_OPTION, classifyDialog, DENY_OPTION, DIALOG_METHODS, toUiNotice, type ToolContext } from '../../src/protocol/classifyUiRequest.js';
+import { EventNormalizer, type OpenToolCall } from '../../src/protocol/EventNormalizer.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');

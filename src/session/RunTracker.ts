@@ -1,0 +1,299 @@
+import { PiCommandError, PiDriverError } from '../errors.js';
+import type { EventNormalizer } from '../protocol/EventNormalizer.js';
+import type { PiEvent } from '../protocol/events.js';
+import type { FrameOf, PiStateData } from '../protocol/frames.js';
+import { SessionStateDataSchema } from '../protocol/frames.js';
+import { UsageTotals } from '../usage/UsageTotals.js';
+import type { CommandChannel } from './CommandChannel.js';
+import { PromptQueue, PromptTicket, type RunListener } from './PromptQueue.js';
+import { newRun, reduceRun, type RunEffect, type RunInput, type RunOutcome, type RunState } from './runReducer.js';
+import type { SessionEvents } from './SessionEvents.js';
+import type { SessionStore } from './SessionStore.js';
+import type { PromptImage, RunResult } from './types.js';
+import type { WireDialect } from './WireDialect.js';
+
+/** A logical run: its prompt (none for one pi started itself), its reducer state, its totals. */
+interface Run {
+  readonly ticket: PromptTicket | undefined;
+  state: RunState;
+  usage: UsageTotals;
+  /** pi's last `agent_end` frame of this run and its size: the `raw` of our `agent_end`. */
+  endFrame: { readonly raw: Record<string, unknown>; readonly size: number } | undefined;
+}
+
+/** Options of {@link RunTracker}. @internal */
+export interface RunTrackerOptions {
+  readonly channel: CommandChannel;
+  readonly events: SessionEvents;
+  readonly store: SessionStore;
+  readonly normalizer: EventNormalizer;
+  readonly dialect: WireDialect;
+  /** What pidriver's `agent_start` says besides its type. */
+  readonly startFields: () => { readonly cwd: string; readonly piSessionId?: string; readonly model?: string };
+  /** A `get_state` answer came (the session learns its pi session id and model from it). */
+  readonly onPiState: (state: PiStateData) => void;
+  /** Aborts pi's run (open requests are cancelled first). */
+  readonly abort: () => Promise<void>;
+  /** The error a prompt gets once the session is closing or closed; `undefined` while open. */
+  readonly closedError: () => Error | undefined;
+}
+
+/**
+ * The runs of a session: the prompt queue, the current run, and the effects of {@link reduceRun}
+ * (state checks, `agent_start` / `agent_end`, aborts). One run at a time: pi silently drops a
+ * second `prompt` while it runs, so the next prompt is sent when a run ended.
+ *
+ * @internal
+ */
+export class RunTracker {
+  readonly #options: RunTrackerOptions;
+  readonly #queue = new PromptQueue();
+  #run: Run | undefined;
+  /** The run whose `prompt` is being written right now (its id is captured on the way out). */
+  #sending: Run | undefined;
+  #finished = 0;
+  #ended = false;
+  /** pi's `agent_start` frame being handled: the `raw` of ours. */
+  #startFrame: { readonly raw: Record<string, unknown>; readonly size: number } | undefined;
+
+  constructor(options: RunTrackerOptions) {
+    this.#options = options;
+  }
+
+  /** True once a run has ended (emitted its `agent_end`). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Whether the current run has subscribers of its own (`prompt$()`). */
+  get watched(): boolean {
+    return (this.#run?.ticket?.listeners.size ?? 0) > 0;
+  }
+
+  /** An event of the session: the current run's `prompt$()` subscribers get it too. */
+  forward(event: PiEvent): void {
+    const listeners = this.#run?.ticket?.listeners;
+    if (listeners && listeners.size > 0) for (const listener of listeners) listener.next(event);
+  }
+
+  /** The prompt command with this id is the current run's (omp's late refusal, `response` acks). */
+  isCurrentPrompt(id: string | null | undefined): boolean {
+    return id != null && this.#run?.state.promptId === id;
+  }
+
+  /** Queues a prompt; it is sent when no run is going. */
+  submit(message: string, images: readonly PromptImage[] | undefined, listener?: RunListener): PromptTicket {
+    const ticket = new PromptTicket(message, images);
+    if (listener) ticket.listeners.add(listener);
+    const closed = this.#options.closedError();
+    if (closed) {
+      ticket.fail(closed);
+      return ticket;
+    }
+    this.#queue.push(ticket);
+    this.#options.store.patch({ queuedPrompts: this.#queue.length });
+    this.startNext();
+    return ticket;
+  }
+
+  /** The host gave up on a prompt: drop it if queued, else abort its run. */
+  cancel(ticket: PromptTicket): void {
+    if (this.#queue.remove(ticket)) {
+      this.#options.store.patch({ queuedPrompts: this.#queue.length });
+      ticket.fail(new PiDriverError('prompt cancelled before it started', { code: 'PI_CANCELLED' }));
+      return;
+    }
+    ticket.listeners.clear();
+    const run = this.#run;
+    if (run?.ticket === ticket) this.#step(run, { kind: 'cancel' });
+  }
+
+  /** Whether a steer/follow-up would find pi idle (it parks them until a later prompt: start a run instead). */
+  get idle(): boolean {
+    return !this.#run && this.#queue.length === 0 && this.#options.store.status === 'idle';
+  }
+
+  /** Sends the next queued prompt if pi is free. */
+  startNext(): void {
+    if (this.#run || this.#options.store.status !== 'idle') return;
+    const ticket = this.#queue.shift();
+    if (!ticket) return;
+    this.#options.store.patch({ queuedPrompts: this.#queue.length });
+    const run = this.#open(ticket, false);
+    this.#sending = run;
+    const sent = this.#options.channel.request({
+      type: 'prompt',
+      message: ticket.message,
+      ...(ticket.images ? { images: ticket.images.map((image) => ({ ...image })) } : {}),
+    });
+    this.#sending = undefined;
+    sent.then(
+      (data) => {
+        ticket.accept();
+        this.#options.dialect.learnFromPromptAnswer(data);
+        this.#step(run, { kind: 'prompt_accepted', data });
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        ticket.refuse(failure);
+        if (this.#run !== run || run.state.started) return; // the run goes on; its end settles the result
+        this.#drop(run, failure);
+      },
+    );
+  }
+
+  /** A command is being written: a `prompt` sent by {@link startNext} gets its id noted. */
+  onWrite(command: { readonly type: string; readonly id?: unknown }): void {
+    if (this.#sending && command.type === 'prompt' && typeof command.id === 'string') this.#step(this.#sending, { kind: 'prompt_sent', id: command.id });
+  }
+
+  /** What pi said about the current run (nothing without one). */
+  feed(input: RunInput): void {
+    if (this.#run) this.#step(this.#run, input);
+  }
+
+  /** pi's `agent_start` (its frame is the `raw` of ours). Without a run it opens one: an extension's message, a parked steer. */
+  onAgentStart(raw: Record<string, unknown>, size: number): void {
+    const run = this.#run ?? this.#open(undefined, true);
+    this.#startFrame = { raw, size };
+    this.#step(run, { kind: 'agent_start' });
+    this.#startFrame = undefined;
+  }
+
+  /** omp's `prompt_result`: for our prompt, the run is over (and an agent run shows that this omp says so itself). */
+  onPromptResult(frame: FrameOf<'prompt_result'>): void {
+    const run = this.#run;
+    if (!run || (frame.id != null && run.state.promptId !== undefined && frame.id !== run.state.promptId)) return;
+    if (frame.agentInvoked === true) this.#options.dialect.sawSettledSignal();
+    const reason: RunResult['reason'] = frame.status === 'aborted' ? 'cancelled' : frame.status === 'error' ? 'error' : 'completed';
+    this.#step(run, { kind: 'prompt_result', id: frame.id ?? undefined, outcome: { reason, errorMessage: frame.error?.message ?? undefined } });
+  }
+
+  /** pi's `agent_end` frame of the current run: its `raw` goes on our `agent_end`. */
+  noteEndFrame(raw: Record<string, unknown>, size: number): void {
+    if (this.#run) this.#run.endFrame = { raw, size };
+  }
+
+  /** Usage of an assistant message: counted for the current run. */
+  addUsage(totals: UsageTotals): void {
+    if (this.#run) this.#run.usage = this.#run.usage.add(totals);
+  }
+
+  /**
+   * omp answers a `prompt` sent while it is busy twice with the same id: `success: true`, then
+   * `success: false` ("Agent is already processing…"); it also reports a failed preflight that
+   * way. The prompt never runs: fail it like a refused prompt. Whether the frame was that.
+   */
+  onLatePromptFailure(frame: FrameOf<'response'>): boolean {
+    const run = this.#run;
+    if (frame.success || !run || !this.isCurrentPrompt(frame.id)) return false;
+    this.#options.dialect.learn('omp');
+    if (run.state.started) {
+      // Whatever run is going is not ours; report the refusal and let that run end on its own.
+      const message = `pi refused the prompt after accepting it: ${frame.error ?? 'no message'}`;
+      this.#options.events.emit({ type: 'error', code: 'command_failed', fatal: false, message, raw: frame }, message.length);
+      return true;
+    }
+    this.#drop(run, new PiCommandError('prompt', frame.error ?? 'unknown error', frame.data));
+    return true;
+  }
+
+  /** The session ended: the current run's and every queued prompt fail with `error`. */
+  failAll(error: Error): void {
+    const run = this.#run;
+    this.#run = undefined;
+    for (const ticket of [...(run?.ticket ? [run.ticket] : []), ...this.#queue.drain()]) ticket.fail(error);
+  }
+
+  #open(ticket: PromptTicket | undefined, acked: boolean): Run {
+    const run: Run = { ticket, state: newRun(acked), usage: UsageTotals.ZERO, endFrame: undefined };
+    this.#run = run;
+    this.#options.normalizer.startRun();
+    this.#options.store.patch({ status: 'running' });
+    return run;
+  }
+
+  #step(run: Run, input: RunInput): void {
+    if (this.#run !== run) return;
+    const { run: next, effects } = reduceRun(run.state, input, {
+      dialect: this.#options.dialect.capabilities.dialect,
+      endsRunsItself: this.#options.dialect.endsRunsItself,
+    });
+    run.state = next;
+    for (const effect of effects) this.#apply(run, effect);
+  }
+
+  #apply(run: Run, effect: RunEffect): void {
+    if (this.#run !== run) return;
+    switch (effect.kind) {
+      case 'askState':
+        this.#options.channel.request({ type: 'get_state' }).then(
+          (data) => {
+            if (this.#run !== run) return;
+            const state = SessionStateDataSchema.safeParse(data);
+            if (!state.success) return;
+            this.#options.onPiState(state.data);
+            this.#step(run, { kind: 'state', id: effect.id, state: state.data });
+          },
+          () => undefined, // the session is dying; failAll settles the run
+        );
+        return;
+      case 'announceStart':
+        this.#options.events.startWindow();
+        this.#options.events.emit({ type: 'agent_start', ...this.#options.startFields(), raw: this.#startFrame?.raw }, this.#startFrame?.size ?? 64);
+        return;
+      case 'abort':
+        this.#options.abort().catch(() => undefined);
+        return;
+      case 'finish':
+        this.#finish(run, effect.outcome);
+        return;
+    }
+  }
+
+  /** `outcome`: what omp's `prompt_result` said, when the last assistant message doesn't tell. */
+  #finish(run: Run, outcome: RunOutcome | undefined): void {
+    this.#finished++;
+    const summary = this.#options.normalizer.lastAssistant;
+    const reason = summary ? endReason(summary.stopReason) : (outcome?.reason ?? 'completed');
+    const errorMessage = summary?.errorMessage ?? outcome?.errorMessage;
+    const result: RunResult = {
+      finalText: summary?.text ?? '',
+      reason,
+      usage: run.usage,
+      ...(reason === 'error' && errorMessage ? { errorMessage } : {}),
+    };
+    if (run.state.started) {
+      this.#ended = true;
+      // Still the current run (prompt$ sees it); `raw` is pi's own last agent_end of the run.
+      this.#options.events.emit({ type: 'agent_end', ...result, raw: run.endFrame?.raw }, run.endFrame?.size ?? 64);
+    }
+    // The run is over: later subscribers of events$ start fresh (recentEvents$ still has it).
+    this.#options.events.endWindow();
+    this.#run = undefined;
+    this.#options.store.patch({ status: 'idle', runs: this.#finished });
+    run.ticket?.settle(result);
+    this.startNext();
+  }
+
+  /** The prompt was refused before its run started: no run after all. */
+  #drop(run: Run, failure: Error): void {
+    this.#run = undefined;
+    this.#options.store.patch({ status: 'idle' });
+    run.ticket?.fail(failure);
+    this.startNext();
+  }
+}
+
+function endReason(stopReason: string | undefined): RunResult['reason'] {
+  switch (stopReason) {
+    case 'aborted':
+      return 'cancelled';
+    case 'error':
+      return 'error';
+    case 'length':
+      return 'limit';
+    default:
+      return 'completed';
+  }
+}
