@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { ExtensionAPI, ExtensionContext, ToolCallEvent, ToolCallEventResult } from '@mariozechner/pi-coding-agent';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import approvalExtension from '../../src/extension/approval.js';
-import { startFakeLlm } from '../../src/testing/fakeLlm.js';
-import type { FakeLlm } from '../../src/testing/fakeLlm.js';
+import { startFakeLlm } from '../../src/testing/fakeLlm/startFakeLlm.js';
+import type { FakeLlm } from '../../src/testing/fakeLlm/types.js';
 import { writeFakeAgentDir } from '../../src/testing/fakeAgentDir.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -3,7 +3,8 @@
  */
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isManagerNotice, PiSessionManager, type ManagerEvent } from '../../src/manager/PiSessionManager.js';
+import { isManagerNotice, type ManagerEvent } from '../../src/manager/notices.js';
+import { PiSessionManager } from '../../src/manager/PiSessionManager.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';

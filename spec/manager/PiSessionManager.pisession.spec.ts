@@ -5,8 +5,9 @@
 import { filter, firstValueFrom, map, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { TransportClosedError } from '../../src/errors.js';
-import { isManagerNotice, PiSessionManager } from '../../src/manager/PiSessionManager.js';
-import type { ManagerEvent } from '../../src/manager/PiSessionManager.js';
+import { isManagerNotice } from '../../src/manager/notices.js';
+import { PiSessionManager } from '../../src/manager/PiSessionManager.js';
+import type { ManagerEvent } from '../../src/manager/notices.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import { FakeTransport, type SentCommand } from '../../src/testing/FakeTransport.js';

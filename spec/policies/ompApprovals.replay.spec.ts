@@ -15,7 +15,7 @@ import { denyAll } from '../../src/policies/denyAll.js';
 import type { Policy } from '../../src/policies/types.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
-import { replayTranscript } from '../../src/testing/replayTranscript.js';
+import { replayTranscript } from '../../src/testing/replayTranscript/replayTranscript.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');

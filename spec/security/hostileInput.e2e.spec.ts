@@ -23,7 +23,7 @@ import type { Policy } from '../../src/policies/types.js';
 import type { InteractionRequest, PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import type { FakeReply, FakeLlmRequest } from '../../src/testing/fakeLlm.js';
+import type { FakeReply, FakeLlmRequest } from '../../src/testing/fakeLlm/types.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import { runEvents } from './support.js';
 

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { FAKE_MODEL, FAKE_PROVIDER, FAKE_THINKING_MODEL, writeFakeAgentDir } from '../../src/testing/fakeAgentDir.js';
-import { scenarioReply, startFakeLlm } from '../../src/testing/fakeLlm.js';
-import type { FakeLlm, FakeLlmRequest } from '../../src/testing/fakeLlm.js';
+import { scenarioReply } from '../../src/testing/fakeLlm/scenarios.js';
+import { startFakeLlm } from '../../src/testing/fakeLlm/startFakeLlm.js';
+import type { FakeLlm, FakeLlmRequest } from '../../src/testing/fakeLlm/types.js';
 
 type Json = Record<string, unknown>;
 

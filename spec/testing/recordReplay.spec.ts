@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PiClient } from '../../src/session/PiClient.js';
 import { FakeTransport } from '../../src/testing/FakeTransport.js';
 import { recordTranscript, type TranscriptRecord } from '../../src/testing/recordTranscript.js';
-import { replayTranscript } from '../../src/testing/replayTranscript.js';
+import { replayTranscript } from '../../src/testing/replayTranscript/replayTranscript.js';
 
 const assistant = { role: 'assistant', content: [{ type: 'text', text: 'Hi there.' }], stopReason: 'stop', usage: { input: 3, output: 2, totalTokens: 5 } };
 

@@ -24,7 +24,7 @@ import type { PiSession } from '../../src/session/PiSession.js';
 import type { RunResult } from '../../src/protocol/sessionValues.js';
 import type { SentCommand } from '../../src/testing/FakeTransport.js';
 import { snapshotEvents } from '../../src/testing/normalizeTranscript.js';
-import { replayTranscript } from '../../src/testing/replayTranscript.js';
+import { replayTranscript } from '../../src/testing/replayTranscript/replayTranscript.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(repo, 'spec', 'fixtures', 'transcripts');

@@ -2,143 +2,35 @@ import {
   asyncScheduler,
   BehaviorSubject,
   catchError,
+  connectable,
   defer,
   distinctUntilChanged,
   EMPTY,
-  firstValueFrom,
-  from,
-  interval,
   map,
   merge,
-  race,
-  skip,
-  startWith,
+  mergeAll,
+  Observable,
   Subject,
   Subscription,
+  takeUntil,
+  tap,
 } from 'rxjs';
-import type { Observable, SchedulerLike } from 'rxjs';
-import { isDuration, longTimer } from '../rx/longTimer.js';
-import { PiCapacityError, PiDriverError, PiTimeoutError, SessionNotFoundError } from '../errors.js';
+import type { SchedulerLike } from 'rxjs';
+import { PiCapacityError, PiDriverError, SessionNotFoundError } from '../errors.js';
 import type { StartOptions } from '../session/PiClient.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { closeOnExit, type CloseOnExitOptions } from './closeOnExit.js';
-import {
-  stopStatusOf,
-  type ManagedSession,
-  type ManagedSessionEvent,
-  type ManagedSessionState,
-  type SessionEventOf,
-  type SessionFactory,
-  type StopResult,
-} from './ManagedSession.js';
-import { reapIdle, type IdleExpiry } from './reapIdle.js';
-
-/** Why a session left the manager's registry. */
-export type RemovalReason = 'stopped' | 'reaped' | 'closed' | 'died';
-
-/** Emitted on the manager's `events$` when a session joins the registry. */
-export interface SessionAddedNotice {
-  readonly type: 'session_added';
-  readonly sessionId: string;
-}
-
-/**
- * Emitted on the manager's `events$` when a session leaves the registry: `'stopped'` by `stop()`
- * or `stopAll()`, `'reaped'` for idleness, `'closed'` when it was closed behind the manager's back
- * (its `events$` completed), `'died'` when it died on its own (its `events$` errored).
- */
-export interface SessionRemovedNotice {
-  readonly type: 'session_removed';
-  readonly sessionId: string;
-  readonly reason: RemovalReason;
-}
-
-/** Emitted on the manager's `events$` when the reaper closes an idle session (before its removal). */
-export interface SessionReapedNotice {
-  readonly type: 'reaped';
-  readonly sessionId: string;
-  readonly reason: 'idle';
-  /** How long it had been idle, in ms (at least `idleTimeoutMs`, more by less than `reapIntervalMs`). */
-  readonly idleMs: number;
-}
-
-/** Emitted on the manager's `events$` when a session's `events$` errors: its process died on its own. */
-export interface SessionDiedNotice {
-  readonly type: 'session_died';
-  readonly sessionId: string;
-  /** The error of the session's `events$` (a `TransportClosedError` for a `PiSession`). */
-  readonly error: unknown;
-}
-
-/** The manager's own events, interleaved with the sessions' events on its `events$`. */
-export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice;
-
-/**
- * What the manager's `events$` emits: the sessions' events `E` (as they are, each with its
- * `sessionId`) and the manager's {@link ManagerNotice}s. Tell them apart with
- * {@link isManagerNotice}; session events must therefore not use the notices' `type` tags (no
- * `PiEvent` does).
- */
-export type ManagerEvent<E = ManagedSessionEvent> = E | ManagerNotice;
-
-/** The `type` tags of {@link ManagerNotice}. */
-export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died'] as const;
-
-/**
- * Tells the manager's notices from the sessions' events.
- *
- * ## Example
- * ```ts
- * manager.events$.pipe(filter(isManagerNotice)).subscribe((notice) => log(notice.type, notice.sessionId));
- * ```
- *
- * @param event An event of the manager's `events$`.
- * @return True for a {@link ManagerNotice}.
- */
-export function isManagerNotice<E>(event: ManagerEvent<E>): event is ManagerNotice {
-  const type = (event as { readonly type?: unknown }).type;
-  return (MANAGER_NOTICE_TYPES as readonly unknown[]).includes(type);
-}
-
-/** Options of {@link PiSessionManager}. */
-export interface PiSessionManagerOptions<S extends ManagedSession, O> {
-  /** Starts a session for `create()`: `(options) => client.start(options)`. */
-  readonly factory?: SessionFactory<S, O>;
-  /**
-   * How long a session may be idle (no event in, no command out, no run in progress, no open
-   * interaction request) before it is reaped, in ms. Default 1,800,000 (30 minutes); `null`
-   * or `Infinity` disables reaping. Any duration is waited in full (none is cut short at 2³¹ ms).
-   */
-  readonly idleTimeoutMs?: number | null;
-  /**
-   * Granularity of the reaper, in ms. Default 60,000. The reaper ticks every `reapIntervalMs`
-   * from the manager's construction, and an idle session is reaped at the **first tick at or
-   * after** its idle deadline. `0` reaps exactly at the deadline.
-   */
-  readonly reapIntervalMs?: number;
-  /**
-   * Most sessions at once. Counts registered sessions, sessions being created, and sessions the
-   * manager is still closing (their process may be alive). Default: no limit.
-   */
-  readonly maxSessions?: number;
-  /** Time source of the reaper and of `stopAll`'s timeout; default `asyncScheduler`. */
-  readonly scheduler?: SchedulerLike;
-}
-
-/** Options of {@link PiSessionManager.stopAll} and {@link PiSessionManager.stop}. */
-export interface StopOptions {
-  /**
-   * How long each close may take, in ms. A close still running then is reported as
-   * `{ status: 'error', error: PiTimeoutError }` (and keeps running). Default: no bound (a
-   * `PiSession` bounds its own close by escalating to SIGKILL).
-   */
-  readonly timeoutMs?: number;
-}
+import { closeSession, closeWithin } from './closeSession.js';
+import type { ManagedSession, SessionEventOf, SessionFactory, StopResult } from './ManagedSession.js';
+import type { ManagerEvent, ManagerNotice, RemovalReason } from './notices.js';
+import { assertDuration, type PiSessionManagerOptions, type StopOptions } from './options.js';
+import type { IdleExpiry } from './reapIdle.js';
+import { watchIdle } from './watchIdle.js';
 
 interface Entry<S> {
   readonly key: number;
   readonly session: S;
-  /** Everything subscribed for this session: usage, reaper, events. */
+  /** Everything subscribed for this session (usage, reaper); its end also ends the session's events on `events$`. */
   readonly subscription: Subscription;
   reaper: Subscription;
   /** Left the registry. */
@@ -160,8 +52,6 @@ function reduceSessions<S extends ManagedSession>(
   else next.delete(action.sessionId);
   return next;
 }
-
-const isBusy = (state: ManagedSessionState): boolean => state.status === 'running' || state.pendingRequests > 0;
 
 const sumUsage = (usage: ReadonlyMap<number, UsageTotals>): UsageTotals => {
   let total = UsageTotals.ZERO;
@@ -201,9 +91,10 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   readonly sessions$: Observable<ReadonlyMap<string, S>>;
   /**
    * Every registered session's events (each carries its `sessionId`) merged with the manager's
-   * {@link ManagerNotice}s. Hot, with no replay of its own: a session's `events$` replay is
-   * forwarded when the session is registered. Use `sessions$` for a snapshot. Never errors (a
-   * session's death is a `session_died` notice); completes on `dispose()`.
+   * {@link ManagerNotice}s. Hot, with no replay of its own: a session's `events$` is merged in
+   * when the session is registered (so its replay comes through then), until its close settles.
+   * Use `sessions$` for a snapshot. Never errors (a session's death is a `session_died` notice);
+   * completes on `dispose()`.
    */
   readonly events$: Observable<ManagerEvent<SessionEventOf<S>>>;
   /**
@@ -220,7 +111,12 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   /** Origin of the reaper's tick grid. */
   readonly #origin: number;
   readonly #sessions = new BehaviorSubject<ReadonlyMap<string, S>>(new Map());
-  readonly #events = new Subject<ManagerEvent<SessionEventOf<S>>>();
+  /** The manager's own notices, in the order it makes them. */
+  readonly #notices = new Subject<ManagerNotice>();
+  /** Each registered session's events, merged into `events$` (see `#adopt`). */
+  readonly #joined = new Subject<Observable<SessionEventOf<S>>>();
+  /** The connection of `events$`, made at construction so sessions' ends are seen with no subscriber. */
+  readonly #bus: Subscription;
   readonly #usage = new BehaviorSubject<ReadonlyMap<number, UsageTotals>>(new Map());
   readonly #subscription = new Subscription();
   /** Registered sessions. */
@@ -259,7 +155,14 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#origin = this.#scheduler.now();
     this.sessions$ = this.#sessions.asObservable();
-    this.events$ = this.#events.asObservable();
+    // The notices merged with every session's events: hot (connected now, whoever listens) and
+    // with no replay of its own, so a session's events$ replay reaches it at registration.
+    const bus = connectable(merge(this.#notices, this.#joined.pipe(mergeAll())), {
+      connector: () => new Subject<ManagerEvent<SessionEventOf<S>>>(),
+      resetOnDisconnect: false,
+    });
+    this.events$ = defer(() => bus);
+    this.#bus = bus.connect();
     this.usage$ = this.#usage.pipe(
       map(sumUsage),
       distinctUntilChanged((a, b) => a.equals(b)),
@@ -479,9 +382,12 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     this.#disposing ??= this.stopAll(options).then((results) => {
       // Only now: a signal during the stop still finds the hooks, and waits for the sessions.
       for (const unhook of [...this.#exitHooks]) unhook();
+      // Every session's events end with its subscription; then the notices end, and so does events$.
       this.#subscription.unsubscribe();
       this.#sessions.complete();
-      this.#events.complete();
+      this.#notices.complete();
+      this.#joined.complete();
+      this.#bus.unsubscribe();
       this.#usage.complete();
       return results;
     });
@@ -536,7 +442,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     this.#entries.set(session.sessionId, entry);
     this.#subscription.add(entry.subscription);
     this.#sessions.next(reduceSessions(this.#sessions.value, { type: 'add', session }));
-    this.#events.next({ type: 'session_added', sessionId: session.sessionId });
+    this.#notices.next({ type: 'session_added', sessionId: session.sessionId });
 
     const { state$, events$ } = session;
     if (state$) {
@@ -554,60 +460,32 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
       );
     }
     if (this.#idleTimeoutMs !== null && !entry.removed) {
-      entry.reaper = this.#idle$(session, this.#idleTimeoutMs).subscribe((expiry) => this.#reap(entry, expiry));
+      const watch = { idleMs: this.#idleTimeoutMs, intervalMs: this.#reapIntervalMs, origin: this.#origin, scheduler: this.#scheduler };
+      entry.reaper = watchIdle(session, watch).subscribe((expiry) => this.#reap(entry, expiry));
       entry.subscription.add(entry.reaper);
     }
     if (events$) {
       // The session's event type is S's; the structural constraint only knows ManagedSessionEvent.
       const typed$ = events$ as Observable<SessionEventOf<S>>;
-      entry.subscription.add(
-        typed$.subscribe({
-          next: (event) => this.#events.next(event),
-          error: (error: unknown) => this.#onEnded(entry, error, true),
-          complete: () => this.#onEnded(entry, undefined, false),
-        }),
+      // Merged into events$ (subscribed now, so its replay comes through) until the entry's
+      // subscription ends; its end, an error too, is how the manager learns the session ended.
+      this.#joined.next(
+        typed$.pipe(
+          tap({
+            error: (error: unknown) => this.#onEnded(entry, error, true),
+            complete: () => this.#onEnded(entry, undefined, false),
+          }),
+          catchError(() => EMPTY), // its death is a `session_died` notice
+          takeUntil(unsubscribed$(entry.subscription)),
+        ),
       );
     }
     return entry;
   }
 
-  /** The reaper of one session: its activity (best source available) through {@link reapIdle}. */
-  #idle$(session: S, idleMs: number): Observable<IdleExpiry> {
-    const scheduler = this.#scheduler;
-    const activity$: Observable<unknown> =
-      session.activity$ ?? merge(session.events$ ?? EMPTY, this.#lastActivityChanges$(session, idleMs));
-    const busy$ = session.state$?.pipe(
-      map(isBusy),
-      catchError(() => EMPTY),
-    );
-    return activity$.pipe(
-      catchError(() => EMPTY), // a dead session's stream: its end is handled by #onEnded
-      reapIdle({
-        idleMs,
-        intervalMs: this.#reapIntervalMs,
-        origin: this.#origin,
-        scheduler,
-        ...(busy$ ? { busy$ } : {}),
-      }),
-    );
-  }
-
-  /** For sessions without `activity$`: a value whenever `lastActivity` changed, polled once per reap interval. */
-  #lastActivityChanges$(session: S, idleMs: number): Observable<number> {
-    const period = Math.max(1, this.#reapIntervalMs > 0 ? this.#reapIntervalMs : idleMs);
-    return defer(() =>
-      interval(period, this.#scheduler).pipe(
-        map(() => session.lastActivity),
-        startWith(session.lastActivity),
-        distinctUntilChanged(),
-        skip(1),
-      ),
-    );
-  }
-
   #reap(entry: Entry<S>, expiry: IdleExpiry): void {
     if (entry.removed) return;
-    this.#events.next({ type: 'reaped', sessionId: entry.session.sessionId, reason: 'idle', idleMs: expiry.idleMs });
+    this.#notices.next({ type: 'reaped', sessionId: entry.session.sessionId, reason: 'idle', idleMs: expiry.idleMs });
     void this.#beginClose(entry, 'reaped');
   }
 
@@ -631,14 +509,14 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     const { sessionId } = entry.session;
     if (this.#entries.get(sessionId) === entry) this.#entries.delete(sessionId);
     this.#sessions.next(reduceSessions(this.#sessions.value, { type: 'remove', sessionId }));
-    this.#events.next({ type: 'session_removed', sessionId, reason });
+    this.#notices.next({ type: 'session_removed', sessionId, reason });
   }
 
   #onEnded(entry: Entry<S>, error: unknown, died: boolean): void {
     if (entry.ended) return;
     entry.ended = true;
     const { sessionId } = entry.session;
-    if (died) this.#events.next({ type: 'session_died', sessionId, error });
+    if (died) this.#notices.next({ type: 'session_died', sessionId, error });
     if (entry.closing) return; // the manager is closing it; its close settling tears the rest down
     this.#remove(entry, died ? 'died' : 'closed');
     // A died session is still closed, so whatever its process left behind is reaped.
@@ -653,33 +531,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   }
 
   #bounded(entry: Entry<S>, closing: Promise<StopResult>, timeoutMs: number | undefined): Promise<StopResult> {
-    if (timeoutMs === undefined) return closing;
-    const { sessionId } = entry.session;
-    return firstValueFrom(
-      race(
-        from(closing),
-        longTimer(timeoutMs, this.#scheduler).pipe(
-          map(
-            (): StopResult => ({
-              sessionId,
-              status: 'error',
-              error: new PiTimeoutError(`closing session "${sessionId}"`, timeoutMs),
-            }),
-          ),
-        ),
-      ),
-    );
-  }
-}
-
-async function closeSession(session: ManagedSession): Promise<StopResult> {
-  const { sessionId } = session;
-  try {
-    const closeResult = await session.close();
-    return { sessionId, status: stopStatusOf(closeResult), closeResult };
-  } catch (error) {
-    // A rejected close, or a close() that threw synchronously.
-    return { sessionId, status: 'error', error };
+    return closeWithin(entry.session.sessionId, closing, timeoutMs, this.#scheduler);
   }
 }
 
@@ -687,10 +539,11 @@ function duplicateError(sessionId: string): PiDriverError {
   return new PiDriverError(`A session with id "${sessionId}" is already registered`, { code: 'PI_DUPLICATE_SESSION' });
 }
 
-/** Timers are {@link longTimer}s: any duration waits in full (none is cut to 1 ms past 2³¹ ms). */
-function assertDuration(name: string, value: number, infinite: boolean): void {
-  if (!(isDuration(value) && (infinite || Number.isFinite(value)))) {
-    const what = infinite ? 'a number of ms >= 0 (or Infinity: never)' : 'a finite number of ms >= 0';
-    throw new PiDriverError(`${name} must be ${what}, got ${value}`, { code: 'PI_INVALID_OPTION' });
-  }
+/** Emits once when `subscription` is unsubscribed (at once if it already is). */
+function unsubscribed$(subscription: Subscription): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    const notify = (): void => subscriber.next();
+    subscription.add(notify);
+    return () => subscription.remove(notify);
+  });
 }

@@ -3,18 +3,18 @@
  *
  * @packageDocumentation
  */
-export { PiSessionManager, isManagerNotice, MANAGER_NOTICE_TYPES } from './PiSessionManager.js';
+export { PiSessionManager } from './PiSessionManager.js';
+export type { PiSessionManagerOptions, StopOptions } from './options.js';
+export { isManagerNotice, MANAGER_NOTICE_TYPES } from './notices.js';
 export type {
   ManagerEvent,
   ManagerNotice,
-  PiSessionManagerOptions,
   RemovalReason,
   SessionAddedNotice,
   SessionDiedNotice,
   SessionReapedNotice,
   SessionRemovedNotice,
-  StopOptions,
-} from './PiSessionManager.js';
+} from './notices.js';
 export { stopStatusOf } from './ManagedSession.js';
 export type {
   ManagedSession,

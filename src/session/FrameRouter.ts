@@ -12,7 +12,7 @@ import type { ApproveSetting } from './approvalExtension.js';
 import { APPROVE_OPTION, classifyDialog, DIALOG_METHODS, toUiNotice } from '../protocol/classifyUiRequest.js';
 import type { CommandChannel } from './CommandChannel.js';
 import type { EventNormalizer } from '../protocol/EventNormalizer.js';
-import type { InteractionDesk, RequestFields } from './InteractionDesk.js';
+import type { InteractionDesk } from './InteractionDesk.js';
 import type { RunTracker } from './RunTracker.js';
 import type { SessionEvents } from './SessionEvents.js';
 import type { WireDialect } from './WireDialect.js';
@@ -186,7 +186,7 @@ export class FrameRouter {
       this.#options.write({ type: 'extension_ui_response', id: frame.id, value: APPROVE_OPTION }).catch(() => undefined);
       return;
     }
-    desk.open(fields as RequestFields, raw, size);
+    desk.open(fields, raw, size);
   }
 
   #isUnguardedBuiltinApproval(fields: { readonly kind: string; readonly method: string; readonly toolName?: string | undefined; readonly options: readonly string[] }): boolean {

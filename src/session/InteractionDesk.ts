@@ -1,10 +1,11 @@
-import { BehaviorSubject, Subject, Subscription, type Observable, type SchedulerLike } from 'rxjs';
+import type { Subscription} from 'rxjs';
+import { BehaviorSubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { PiDriverError, PiPolicyError } from '../errors.js';
 import { attachPolicyContext } from '../policies/context.js';
 import { cancel, coerceDecision, deny } from '../policies/decisions.js';
 import { toUiResponse } from '../policies/toUiResponse.js';
 import type { Decision, DecisionInput, Policy, PolicyAnswer, PolicySession } from '../policies/types.js';
-import type { InteractionRequest, UnstampedEvent } from '../protocol/events.js';
+import type { InteractionRequest } from '../protocol/events.js';
 import { longTimer } from '../rx/longTimer.js';
 import type { SessionEvents } from './SessionEvents.js';
 
@@ -228,7 +229,7 @@ export class InteractionDesk {
     this.#answerQuietly(open, decision);
     if (open.stage === 'host') return;
     open.request.handledBy = 'policy';
-    this.#options.events.emit(open.request as UnstampedEvent, open.size);
+    this.#options.events.emit(open.request, open.size);
   }
 
   async #answer(open: OpenRequest, decision: Answer): Promise<void> {

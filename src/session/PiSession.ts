@@ -1,7 +1,6 @@
-import { asyncScheduler, firstValueFrom, from, map, Observable, race, Subject, Subscription, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
 import type { Dialect, PiConfig, ThinkingLevel } from '../config/PiConfig.js';
-import { PiDriverError, PiStartError, PiUnsupportedError, TransportClosedError } from '../errors.js';
-import { askHost } from '../policies/askHost.js';
+import { PiUnsupportedError } from '../errors.js';
 import type { DecisionInput, Policy } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
 import {
@@ -15,21 +14,19 @@ import {
   type PiStatsData,
 } from '../protocol/frames.js';
 import { describeDialect, unsupportedCommandHint, type Capabilities } from '../protocol/dialects.js';
-import { longTimer } from '../rx/longTimer.js';
-import type { CloseResult, ExitInfo, PiTransport } from '../transport/PiTransport.js';
+import type { CloseResult, PiTransport } from '../transport/PiTransport.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import type { ApproveSetting } from './approvalExtension.js';
-import { CommandChannel } from './CommandChannel.js';
+import { assembleSession } from './assembleSession.js';
+import type { CommandChannel } from './CommandChannel.js';
 import { eachValueFrom } from '../rx/eachValueFrom.js';
-import { EventNormalizer } from '../protocol/EventNormalizer.js';
-import { FrameRouter } from './FrameRouter.js';
-import { InteractionDesk } from './InteractionDesk.js';
+import type { InteractionDesk } from './InteractionDesk.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
-import { RunTracker } from './RunTracker.js';
-import { SessionEvents } from './SessionEvents.js';
-import { SessionStore } from './SessionStore.js';
-import type { PromptImage, PromptOptions, RunResult, SessionState, SessionStatus } from './types.js';
-import { WireDialect } from './WireDialect.js';
+import type { RunTracker } from './RunTracker.js';
+import type { SessionLifecycle } from './SessionLifecycle.js';
+import type { SessionStore } from './SessionStore.js';
+import type { PromptOptions, RunResult, SessionState, SessionStatus } from './types.js';
+import type { WireDialect } from './WireDialect.js';
 
 export interface PiSessionOptions {
   /** Stable local key (the manager's registry key). */
@@ -58,8 +55,6 @@ export interface PiSessionOptions {
   /** The version of the binary, when known (some capabilities depend on it). */
   readonly version?: string;
 }
-
-const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 10_000, maxBytes: 16 * 1024 * 1024 };
 
 /**
  * A live pi session: one `pi --mode rpc` process, its typed events, and its commands.
@@ -113,94 +108,43 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   readonly #transport: PiTransport;
   readonly #scheduler: SchedulerLike;
-  readonly #events: SessionEvents;
   readonly #store: SessionStore;
   readonly #channel: CommandChannel;
   readonly #dialect: WireDialect;
   readonly #desk: InteractionDesk;
   readonly #runs: RunTracker;
-  readonly #router: FrameRouter;
+  readonly #lifecycle: SessionLifecycle;
   readonly #activity = new Subject<number>();
-  readonly #subscriptions = new Subscription();
   #lastActivity: number;
   #usage = UsageTotals.ZERO;
   #piSessionId: string | undefined;
   #model: string | undefined;
-  #closing: Promise<CloseResult> | undefined;
-  #closeRequested = false;
-  #terminated = false;
   #initialRun: Promise<RunResult> | undefined;
 
   constructor(options: PiSessionOptions) {
-    const { sessionId, cwd, config, transport } = options;
-    this.sessionId = sessionId;
-    this.cwd = cwd;
-    this.config = config;
-    this.#transport = transport;
-    const scheduler = (this.#scheduler = options.scheduler ?? asyncScheduler);
-    this.#lastActivity = scheduler.now();
-    const normalizer = new EventNormalizer();
-    const events = (this.#events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay }, (event) => this.#runs.forward(event)));
-    const store = (this.#store = new SessionStore(
-      { status: 'starting', sessionId, piSessionId: undefined, model: undefined, cwd, runs: 0, eventCount: 0, pendingRequests: 0, queuedPrompts: 0, usage: UsageTotals.ZERO, exit: undefined },
-      () => events.seq,
-    ));
-    const dialect = (this.#dialect = new WireDialect({
-      dialect: options.dialect ?? config.dialect ?? 'pi-0.73',
-      version: options.version,
-      scheduler,
-      startTimeoutMs: config.startTimeoutMs,
-      stderrTail: () => transport.stderrTail,
-    }));
-    const channel = (this.#channel = new CommandChannel({
-      write: (command) => {
-        this.#runs.onWrite(command);
-        return this.#write(command);
-      },
-      timeoutMs: config.requestTimeoutMs,
-      scheduler,
-    }));
-    const desk = (this.#desk = new InteractionDesk({
-      sessionId,
-      policy: options.policy ?? askHost(),
-      defaultPolicy: options.policy === undefined,
-      scheduler,
+    this.sessionId = options.sessionId;
+    this.cwd = options.cwd;
+    this.config = options.config;
+    this.#transport = options.transport;
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#lastActivity = this.#scheduler.now();
+    const parts = assembleSession(options, {
       session: this,
-      events,
       write: (command) => this.#write(command),
-      othersWatching: () => events.observed || this.#runs.watched,
-      onPendingCount: (count) => store.patch({ pendingRequests: count }),
-    }));
-    const runs = (this.#runs = new RunTracker({
-      channel,
-      events,
-      store,
-      normalizer,
-      dialect,
-      startFields: () => ({ cwd, ...(this.#piSessionId ? { piSessionId: this.#piSessionId } : {}), ...(this.#model ? { model: this.#model } : {}) }),
-      onPiState: (state) => this.#applyState(state),
-      abort: () => this.abort(),
-      closedError: () => this.#closedError(),
-    }));
-    this.#router = new FrameRouter({
-      config,
-      approve: options.approve ?? 'all',
-      events,
-      channel,
-      runs,
-      desk,
-      dialect,
-      normalizer,
-      write: (command) => this.#write(command),
+      touch: () => this.#touch(),
+      applyState: (state) => this.#applyState(state),
+      startFields: () => ({ cwd: this.cwd, ...(this.#piSessionId ? { piSessionId: this.#piSessionId } : {}), ...(this.#model ? { model: this.#model } : {}) }),
       onUsage: (totals) => {
         this.#usage = this.#usage.add(totals);
-        store.patch({ usage: this.#usage });
+        this.#store.patch({ usage: this.#usage });
       },
+      onTerminated: () => this.#activity.complete(),
     });
-    this.events$ = events.events$;
-    this.recentEvents$ = events.recentEvents$;
-    this.state$ = store.state$;
-    this.pending$ = desk.pending$;
+    ({ store: this.#store, channel: this.#channel, dialect: this.#dialect, desk: this.#desk, runs: this.#runs, lifecycle: this.#lifecycle } = parts);
+    this.events$ = parts.events.events$;
+    this.recentEvents$ = parts.events.recentEvents$;
+    this.state$ = parts.store.state$;
+    this.pending$ = parts.desk.pending$;
     this.activity$ = this.#activity.asObservable();
   }
 
@@ -268,48 +212,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    *
    * @internal Called by `PiClient.start()`.
    */
-  async start(signal?: AbortSignal): Promise<void> {
-    this.#subscriptions.add(
-      this.#transport.lines$.subscribe({
-        next: (line) => {
-          this.#touch();
-          this.#router.onLine(line);
-        },
-        error: (error: unknown) => this.#onStdoutEnd(error),
-        complete: () => this.#onStdoutEnd(undefined),
-      }),
-    );
-    this.#desk.start();
-    let onAbort: (() => void) | undefined;
-    try {
-      signal?.throwIfAborted();
-      await this.#transport.start();
-      // A transport that spawned (or replays) a known pi says which one.
-      const known = this.#transport.dialect;
-      if (known) this.#dialect.know(known.dialect, known.version);
-      const ready = this.#channel.request({ type: 'get_state' }, { timeoutMs: this.config.startTimeoutMs }).then(async (state) => {
-        // omp writes `ready` before it answers anything (so by now the dialect is known).
-        await this.#dialect.handshake((command) => this.#channel.request(command));
-        return state;
-      });
-      const died = this.#transport.exited.then((exit) => {
-        throw new PiStartError(`pi exited before it was ready (${describeExit(exit)})`, exit);
-      });
-      const aborted = new Promise<never>((_, reject) => {
-        if (!signal) return;
-        onAbort = () => reject(abortError(signal));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      const state = await Promise.race([ready, died, aborted]);
-      this.#applyState(SessionStateDataSchema.parse(state));
-      this.#store.patch({ status: 'idle' });
-    } catch (error) {
-      await this.close();
-      throw await this.#startError(error);
-    } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
+  start(signal?: AbortSignal): Promise<void> {
+    return this.#lifecycle.start(signal);
   }
 
   /** @internal Sends `client.start()`'s task; its result is {@link initialRun}. */
@@ -324,13 +228,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * `events$` completes; prompts still waiting reject with `TransportClosedError`.
    */
   close(): Promise<CloseResult> {
-    if (!this.#closing) {
-      // Flag first: the transport may end stdout synchronously inside #close(), and that must
-      // not look like an unexpected death.
-      this.#closeRequested = true;
-      this.#closing = this.#close();
-    }
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -361,18 +259,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    *   ends first.
    */
   prompt(message: string, options: PromptOptions = {}): Promise<RunResult> {
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const ticket = this.#runs.submit(message, options.images);
-    if (!signal) return ticket.result;
-    return new Promise<RunResult>((resolve, reject) => {
-      const onAbort = (): void => {
-        reject(signal.reason as Error);
-        this.#runs.cancel(ticket);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      ticket.result.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
-    });
+    return this.#runs.prompt(message, options.images, options.signal);
   }
 
   /**
@@ -402,12 +289,12 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   /** Steers the current run (delivered after its current tool calls). While idle it starts a run. */
   async steer(message: string, options: Pick<PromptOptions, 'images'> = {}): Promise<void> {
-    await this.#queueInput('steer', message, options.images);
+    await this.#runs.input('steer', message, options.images);
   }
 
   /** Queues a message for when the current run would stop. While idle it starts a run. */
   async followUp(message: string, options: Pick<PromptOptions, 'images'> = {}): Promise<void> {
-    await this.#queueInput('follow_up', message, options.images);
+    await this.#runs.input('follow_up', message, options.images);
   }
 
   /**
@@ -491,18 +378,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  async #queueInput(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
-    if (this.#runs.idle) {
-      // pi parks steer/follow-up messages sent while idle until some later prompt: start a run
-      // instead so nothing waits unseen.
-      const ticket = this.#runs.submit(message, images);
-      ticket.result.catch(() => undefined);
-      await ticket.accepted;
-      return;
-    }
-    await this.#channel.request({ type, message, ...(images ? { images: images.map((image) => ({ ...image })) } : {}) });
-  }
-
   #write(command: object): Promise<void> {
     this.#touch();
     return this.#transport.send(command);
@@ -521,72 +396,5 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     if (state.model) this.#model = `${state.model.provider}/${state.model.id}`;
     this.#store.patch({ piSessionId: this.#piSessionId, model: this.#model });
   }
-
-  async #close(): Promise<CloseResult> {
-    if (!this.#terminated) this.#store.patch({ status: 'closing' });
-    this.#desk.cancelAll();
-    const result = await this.#transport.close({ timeoutMs: this.config.terminateTimeoutMs });
-    this.#terminate(undefined, result);
-    return result;
-  }
-
-  /** stdout ended: pi exited, or closed stdout while alive. Either way the session is over. */
-  #onStdoutEnd(error: unknown): void {
-    if (this.#closeRequested || this.#terminated) return;
-    const terminate = (timeoutMs: number) => this.#transport.close({ timeoutMs }).catch((closeError: unknown) => ({ ...this.#lastExit(), cause: closeError }));
-    const exitOrTimeout = firstValueFrom(race(from(this.#transport.exited), longTimer(1_000, this.#scheduler).pipe(map(() => undefined))));
-    void exitOrTimeout.then(async (exit) => {
-      if (this.#closeRequested || this.#terminated) return;
-      const info: ExitInfo = exit ?? (await terminate(this.config.terminateTimeoutMs));
-      const reason = exit ? `pi exited unexpectedly (${describeExit(info)})` : 'pi closed its stdout';
-      const failure = new TransportClosedError(reason, { ...info, cause: error });
-      if (this.#store.status !== 'starting') {
-        this.#events.emit({ type: 'error', code: 'process_exited', fatal: true, message: failure.message, raw: undefined }, 128);
-      }
-      // Reap whatever pi left behind (its detached bash children) before reporting.
-      await terminate(this.config.terminateTimeoutMs);
-      this.#terminate(failure, info);
-    });
-  }
-
-  #terminate(failure: TransportClosedError | undefined, exit: ExitInfo): void {
-    if (this.#terminated) return;
-    this.#terminated = true;
-    const error = failure ?? new TransportClosedError('the session was closed', exit);
-    this.#channel.rejectAll(error);
-    this.#desk.close();
-    this.#runs.failAll(error);
-    this.#dialect.close();
-    this.#subscriptions.unsubscribe();
-    this.#store.patch({ status: 'closed', exit: { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail }, queuedPrompts: 0 });
-    this.#store.complete();
-    this.#activity.complete();
-    if (failure) this.#events.error(failure);
-    else this.#events.complete();
-  }
-
-  #lastExit(): ExitInfo {
-    return { exitCode: null, signal: null, stderrTail: this.#transport.stderrTail };
-  }
-
-  #closedError(): Error | undefined {
-    if (this.#terminated || this.#closeRequested) return new TransportClosedError('the session is closed', this.#store.value.exit ?? {});
-    return undefined;
-  }
-
-  async #startError(error: unknown): Promise<Error> {
-    if (error instanceof PiDriverError && !(error instanceof TransportClosedError)) return error;
-    const exit = await Promise.race([this.#transport.exited, Promise.resolve(undefined)]);
-    const detail = error instanceof Error ? error.message : String(error);
-    return new PiStartError(`pi failed to start: ${detail}`, { ...(exit ?? { stderrTail: this.#transport.stderrTail }), cause: error });
-  }
 }
 
-function describeExit(exit: ExitInfo): string {
-  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode ?? 'unknown'}`;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new PiDriverError('start() was aborted', { code: 'PI_ABORTED' });
-}

@@ -96,6 +96,38 @@ export class RunTracker {
     return ticket;
   }
 
+  /**
+   * A prompt whose `signal` cancels it as `fetch` does: the result rejects with `signal.reason`
+   * at once, a queued prompt is dropped, a started run is aborted; an aborted signal sends nothing.
+   */
+  prompt(message: string, images: readonly PromptImage[] | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const ticket = this.submit(message, images);
+    if (!signal) return ticket.result;
+    return new Promise<RunResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason as Error);
+        this.cancel(ticket);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      ticket.result.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
+    });
+  }
+
+  /**
+   * A steer or follow-up. pi parks those sent while idle until some later prompt: then it starts
+   * a run instead, so nothing waits unseen.
+   */
+  async input(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
+    if (!this.#run && this.#queue.length === 0 && this.#options.store.status === 'idle') {
+      const ticket = this.submit(message, images);
+      ticket.result.catch(() => undefined);
+      await ticket.accepted;
+      return;
+    }
+    await this.#options.channel.request({ type, message, ...(images ? { images: images.map((image) => ({ ...image })) } : {}) });
+  }
+
   /** The host gave up on a prompt: drop it if queued, else abort its run. */
   cancel(ticket: PromptTicket): void {
     if (this.#queue.remove(ticket)) {
@@ -106,11 +138,6 @@ export class RunTracker {
     ticket.listeners.clear();
     const run = this.#run;
     if (run?.ticket === ticket) this.#step(run, { kind: 'cancel' });
-  }
-
-  /** Whether a steer/follow-up would find pi idle (it parks them until a later prompt: start a run instead). */
-  get idle(): boolean {
-    return !this.#run && this.#queue.length === 0 && this.#options.store.status === 'idle';
   }
 
   /** Sends the next queued prompt if pi is free. */

@@ -1,6 +1,7 @@
-import { Observable, Subject } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { TransportClosedError } from '../errors.js';
 import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
+import { BufferedLines } from './BufferedLines.js';
 
 /** A command the session wrote, as a parsed object. */
 export type SentCommand = Readonly<Record<string, unknown>> & { readonly type: string; readonly id?: string };
@@ -37,11 +38,8 @@ export class FakeTransport implements PiTransport {
   readonly sent$: Observable<SentCommand>;
 
   readonly #options: FakeTransportOptions;
-  readonly #lines = new Subject<TransportLine>();
+  readonly #stdout = new BufferedLines<TransportLine>();
   readonly #sent = new Subject<SentCommand>();
-  readonly #backlog: TransportLine[] = [];
-  #subscribed = false;
-  #stdoutEnded = false;
   #started = false;
   #exit: ExitInfo | undefined;
   #resolveExit!: (info: ExitInfo) => void;
@@ -53,19 +51,7 @@ export class FakeTransport implements PiTransport {
       this.#resolveExit = resolve;
     });
     this.sent$ = this.#sent.asObservable();
-    this.lines$ = new Observable<TransportLine>((subscriber) => {
-      this.#subscribed = true;
-      for (const line of this.#backlog.splice(0)) subscriber.next(line);
-      if (this.#stdoutEnded) {
-        subscriber.complete();
-        return undefined;
-      }
-      const subscription = this.#lines.subscribe(subscriber);
-      return () => {
-        this.#subscribed = false;
-        subscription.unsubscribe();
-      };
-    });
+    this.lines$ = this.#stdout.lines$;
   }
 
   /** Answers `get_state` with an idle state and anything else with success. */
@@ -121,9 +107,7 @@ export class FakeTransport implements PiTransport {
 
   /** Writes one stdout line. */
   emitLine(line: TransportLine): void {
-    if (this.#stdoutEnded) return;
-    if (this.#subscribed) this.#lines.next(line);
-    else this.#backlog.push(line);
+    this.#stdout.write(line);
   }
 
   /** Writes one frame as a JSON line. */
@@ -148,9 +132,7 @@ export class FakeTransport implements PiTransport {
 
   /** Ends stdout without exiting (a broken pipe). */
   endStdout(): void {
-    if (this.#stdoutEnded) return;
-    this.#stdoutEnded = true;
-    this.#lines.complete();
+    this.#stdout.end();
   }
 
   /** The "process" exits: stdout ends, then `exited` resolves. */

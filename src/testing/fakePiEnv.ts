@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PiConfig, type PiConfigInput } from '../config/PiConfig.js';
 import { FAKE_MODEL, FAKE_PROVIDER, writeFakeAgentDir, type FakeAgentDirOptions } from './fakeAgentDir.js';
-import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from './fakeLlm.js';
+import { startFakeLlm } from './fakeLlm/startFakeLlm.js';
+import type { FakeLlm, FakeLlmOptions } from './fakeLlm/types.js';
 
 export interface FakePiEnvOptions {
   /** Passed to {@link startFakeLlm} (e.g. a `script`). */

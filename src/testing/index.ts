@@ -5,8 +5,9 @@
  * @packageDocumentation
  * @module pidriver/testing
  */
-export { startFakeLlm, scenarioReply } from './fakeLlm.js';
-export type { FakeLlm, FakeLlmOptions, FakeLlmRequest, FakeReply, FakeToolCall } from './fakeLlm.js';
+export { startFakeLlm } from './fakeLlm/startFakeLlm.js';
+export { scenarioReply } from './fakeLlm/scenarios.js';
+export type { FakeLlm, FakeLlmOptions, FakeLlmRequest, FakeReply, FakeToolCall } from './fakeLlm/types.js';
 export { fakeAgentConfig, writeFakeAgentDir, FAKE_MODEL, FAKE_PROVIDER, FAKE_THINKING_MODEL } from './fakeAgentDir.js';
 export type { FakeAgentConfigOptions, FakeAgentDirOptions } from './fakeAgentDir.js';
 export { startFakePiEnv } from './fakePiEnv.js';
@@ -22,8 +23,9 @@ export type {
   TranscriptRecording,
   TranscriptSink,
 } from './recordTranscript.js';
-export { replayTranscript, ReplayTransport, TIMESTAMP_BASE_MS } from './replayTranscript.js';
-export type { ReplayDeviation, ReplayGate, ReplayTiming, ReplayTranscriptOptions, UnmatchedContext } from './replayTranscript.js';
+export { replayTranscript } from './replayTranscript/replayTranscript.js';
+export { ReplayTransport, TIMESTAMP_BASE_MS } from './replayTranscript/ReplayTransport.js';
+export type { ReplayDeviation, ReplayGate, ReplayTiming, ReplayTranscriptOptions, UnmatchedContext } from './replayTranscript/types.js';
 export {
   normalizeTranscript,
   snapshotEvents,

@@ -2,98 +2,23 @@
  * A {@link PiTransport} that plays a recorded transcript back to a session, in answer to the
  * commands the session sends.
  */
-import { basename } from 'node:path';
-import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
-import { DIALECTS, type Dialect } from '../protocol/dialects.js';
-import { TransportClosedError } from '../errors.js';
-import { OversizeLine } from '../transport/LineSplitter.js';
-import type { CloseEscalation, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportLine } from '../transport/PiTransport.js';
-import { StderrTail } from '../transport/StderrTail.js';
-import type { SentCommand } from './FakeTransport.js';
-import { CLOSE_STDIN_NOTE, parseRecord, readTranscript, type TranscriptRecord } from './recordTranscript.js';
-import { TIMESTAMP_PLACEHOLDER } from './normalizeTranscript.js';
-
-/** How fast records are released. */
-export type ReplayTiming = 'asap' | 'recorded';
-
-/** Context given to {@link ReplayTranscriptOptions.unmatched}, as of the moment the answer is released. */
-export interface UnmatchedContext {
-  /**
-   * The `get_state` data to answer from: the last one released, else the transcript's first,
-   * else {@link ReplayTranscriptOptions.state}, else a minimal idle state (with the model of the
-   * `spawn` note's `--provider`/`--model` flags, if any).
-   */
-  readonly state: Readonly<Record<string, unknown>>;
-  /**
-   * Whether the recorded pi was in a run at this point of the recording: from a successful
-   * `prompt` response that starts a run (pi sets `isStreaming` before it writes that response)
-   * or an `agent_start`, until the next `agent_end`.
-   */
-  readonly streaming: boolean;
-}
-
-/** Options of {@link replayTranscript}. */
-export interface ReplayTranscriptOptions {
-  /**
-   * `'asap'` (default): each record is released one macrotask after the previous one, as fast as
-   * the session consumes them, in recorded order. `'recorded'`: wait out the recorded `t` gaps on
-   * {@link scheduler} (a `TestScheduler` makes them virtual).
-   */
-  readonly timing?: ReplayTiming;
-  /** Scheduler for releases. Default: `setImmediate` for `'asap'`, `asyncScheduler` for `'recorded'`. */
-  readonly scheduler?: SchedulerLike;
-  /** `get_state` data for synthesized answers when the transcript recorded none. */
-  readonly state?: Readonly<Record<string, unknown>>;
-  /**
-   * Recorded time a synthesized answer takes: lines recorded less than this after the line that
-   * triggered the command are released first (pi writes `auto_retry_start` in the same tick as
-   * `agent_end`). Default 1 ms.
-   */
-  readonly replyLatencyMs?: number;
-  /**
-   * Answers a command no recorded `in` line matches; returns the frames to write. It is called
-   * when the answer is due (see {@link replyLatencyMs}). The default answers `get_state` from
-   * {@link UnmatchedContext.state} with `isStreaming` set to {@link UnmatchedContext.streaming}
-   * (so `false` whenever the recorded pi was idle, e.g. after each `agent_end`) and
-   * `isCompacting: false`, ignores `extension_ui_response` (pi never answers those), and fails
-   * anything else with `success: false` and an error saying the transcript has no answer for it.
-   */
-  readonly unmatched?: (command: SentCommand, context: UnmatchedContext) => readonly object[];
-  /** The pid to report. Default 424242. */
-  readonly pid?: number;
-  /** Name used in error messages. Default: the path, or `transcript`. */
-  readonly name?: string;
-}
-
-/**
- * Where the replay waits next:
- * - `in`: for the session to send a command matching recorded `in` line `index`;
- * - `eof`: for `close()` (a `close stdin` note);
- * - `end`: nothing left: the process exited (`exit`), or the transcript ends without an exit.
- */
-export type ReplayGate =
-  | { readonly kind: 'in'; readonly index: number; readonly line: string; readonly command: SentCommand }
-  | { readonly kind: 'eof'; readonly index: number }
-  | { readonly kind: 'end'; readonly exit: ExitInfo | undefined };
-
-/** Something the session did that the transcript did not (the log of {@link ReplayTransport.deviations}). */
-export type ReplayDeviation =
-  /** A sent command had no recorded match; `answered` says whether frames were written for it. */
-  | { readonly kind: 'unmatched'; readonly type: string; readonly id: string | undefined; readonly answered: boolean }
-  /** A sent command matched a later `in` of the same burst (recorded back to back) than the next one. */
-  | { readonly kind: 'reordered'; readonly type: string; readonly index: number }
-  /** A recorded `in` line was not played: `unsendable` (a session can't write it), `skip()`, or `close` (closed before it). */
-  | { readonly kind: 'skipped'; readonly index: number; readonly line: string; readonly reason: 'unsendable' | 'skip' | 'close' }
-  /** A recorded response to a skipped command was dropped. */
-  | { readonly kind: 'dropped'; readonly index: number; readonly id: string }
-  /** `close()` came before the transcript's `close stdin`: this many out/err/exit records were not played. */
-  | { readonly kind: 'closed-early'; readonly dropped: number };
+import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import { TransportClosedError } from '../../errors.js';
+import { OversizeLine } from '../../transport/LineSplitter.js';
+import type { CloseEscalation, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportLine } from '../../transport/PiTransport.js';
+import { StderrTail } from '../../transport/StderrTail.js';
+import { BufferedLines } from '../BufferedLines.js';
+import type { SentCommand } from '../FakeTransport.js';
+import { TIMESTAMP_PLACEHOLDER } from '../normalizeTranscript.js';
+import { CLOSE_STDIN_NOTE, type TranscriptRecord } from '../recordTranscript.js';
+import { defaultUnmatched } from './defaultUnmatched.js';
+import { asCommand, asObject, markerOf, sameCommand, spawnDialect, spawnState, stateOf, type Marker, type RecordedDialect } from './recordedLines.js';
+import type { ReplayDeviation, ReplayGate, ReplayTranscriptOptions, UnmatchedContext } from './types.js';
 
 /** Epoch of the `"<ts>"` placeholders put back as numbers: `TIMESTAMP_BASE_MS + t`. */
 export const TIMESTAMP_BASE_MS = 1_700_000_000_000;
 
 const TS_VALUE = new RegExp(`((?<!\\\\)"\\s*:\\s*)"${TIMESTAMP_PLACEHOLDER}"`, 'g');
-const MINIMAL_STATE: Readonly<Record<string, unknown>> = Object.freeze({ isStreaming: false, isCompacting: false });
 
 type InState = 'open' | 'matched' | 'skipped';
 
@@ -130,7 +55,7 @@ export class ReplayTransport implements PiTransport {
    * (written by {@link recordTranscript}), else `omp` when the spawned binary is named `omp`.
    * The session then ends runs the way it did when recorded.
    */
-  readonly dialect: { readonly dialect: Dialect; readonly version?: string } | undefined;
+  readonly dialect: RecordedDialect | undefined;
   /**
    * A factory handing this transport to one session: `new PiClient({ transportFactory:
    * replay.transportFactory })`. It also picks up the session's `onStderr`. A second call throws.
@@ -143,8 +68,7 @@ export class ReplayTransport implements PiTransport {
   readonly #inState = new Map<number, InState>();
   readonly #idMap = new Map<string, string | null>();
   readonly #skippedIds = new Map<string, number>();
-  readonly #lines = new Subject<TransportLine>();
-  readonly #backlog: TransportLine[] = [];
+  readonly #stdout = new BufferedLines<TransportLine>();
   readonly #stderr = new StderrTail();
   readonly #readyT: number;
   readonly #firstState: Readonly<Record<string, unknown>> | undefined;
@@ -154,8 +78,6 @@ export class ReplayTransport implements PiTransport {
   #streaming = false;
   #onStderr: ((line: string) => void) | undefined;
   #claimed = false;
-  #subscribed = false;
-  #stdoutEnded = false;
   #started = false;
   #closing = false;
   #exit: ExitInfo | undefined;
@@ -184,19 +106,7 @@ export class ReplayTransport implements PiTransport {
     this.exited = new Promise((resolve) => {
       this.#resolveExit = resolve;
     });
-    this.lines$ = new Observable<TransportLine>((subscriber) => {
-      this.#subscribed = true;
-      for (const line of this.#backlog.splice(0)) subscriber.next(line);
-      if (this.#stdoutEnded) {
-        subscriber.complete();
-        return undefined;
-      }
-      const subscription = this.#lines.subscribe(subscriber);
-      return () => {
-        this.#subscribed = false;
-        subscription.unsubscribe();
-      };
-    });
+    this.lines$ = this.#stdout.lines$;
     this.transportFactory = (_config, factoryOptions) => {
       if (this.#claimed) throw new Error(`replayTranscript(${this.#name}): a replay plays one process; make one per session`);
       this.#claimed = true;
@@ -506,9 +416,7 @@ export class ReplayTransport implements PiTransport {
   }
 
   #emit(line: TransportLine): void {
-    if (this.#stdoutEnded) return;
-    if (this.#subscribed) this.#lines.next(line);
-    else this.#backlog.push(line);
+    this.#stdout.write(line);
   }
 
   #finish(info: ExitInfo): void {
@@ -517,8 +425,7 @@ export class ReplayTransport implements PiTransport {
     this.#version++;
     this.#cancelStep?.();
     this.#cancelStep = undefined;
-    this.#stdoutEnded = true;
-    this.#lines.complete();
+    this.#stdout.end();
     this.#resolveExit(info);
     this.#wakeIdle();
   }
@@ -538,152 +445,6 @@ export class ReplayTransport implements PiTransport {
     const handle = setImmediate(work);
     return () => clearImmediate(handle);
   }
-}
-
-/**
- * Plays a transcript back to a session: a {@link ReplayTransport} (a `PiTransport`) for tests
- * without pi. Hand it to the client with its `transportFactory`, then drive the session as the
- * recording did; the replay answers each command with what pi printed after it.
- *
- * - Recorded `in` lines are matched in order to the session's sends by command `type`; ids are
- *   rewritten (recorded id → the session's) in the responses. `in` lines no session can write
- *   (not a JSON object with a string `type`) are skipped.
- * - The `out` lines recorded after an `in` are released once it is matched; the session's extra
- *   `get_state` commands (it sends one after each `agent_end`) get a synthesized answer from the
- *   last recorded `get_state` data, with `isStreaming: false` whenever the recorded pi was idle
- *   at that point (after an `agent_end`), `true` inside a recorded run (so a `get_state` sent
- *   between a prompt's response and its `agent_start` doesn't end the run early).
- * - `err` lines feed `stderrTail` and `onStderr`; an `exit` record ends stdout and resolves
- *   `exited` with the recorded code and signal; a `close stdin` note waits for `close()`.
- * - `"<ts>"` placeholders (see {@link TranscriptNormalizer}) become epoch-ms numbers again.
- *
- * ## Example
- * ```ts
- * const replay = replayTranscript('spec/fixtures/pi-b-text.jsonl');
- * const session = await new PiClient({ transportFactory: replay.transportFactory }).start({ cwd, approve: 'none' });
- * const result = await session.prompt('scenario:text Say hello'); // answered from the recording
- * await session.close();
- * expect(replay.deviations).toEqual([]);
- * ```
- *
- * @param source A transcript path, or its records or JSONL lines.
- * @param options Timing, synthesized answers.
- * @return The transport, with `transportFactory`, `idle()`, `skip()`, `sent` and `deviations`.
- * @throws {Error} when the transcript can't be read or a line is not a record.
- * @see {@link recordTranscript}
- */
-export function replayTranscript(source: string | readonly (string | TranscriptRecord)[], options: ReplayTranscriptOptions = {}): ReplayTransport {
-  if (typeof source === 'string') return new ReplayTransport(readTranscript(source), { name: source, ...options });
-  const name = options.name ?? 'transcript';
-  const records = source.map((item, index) => (typeof item === 'string' ? parseRecord(item, `${name}:${index + 1}`) : item));
-  return new ReplayTransport(records, options);
-}
-
-function defaultUnmatched(command: SentCommand, context: UnmatchedContext): readonly object[] {
-  const id = command.id === undefined ? {} : { id: command.id };
-  if (command.type === 'get_state') {
-    const data = { ...context.state, isStreaming: context.streaming, isCompacting: false };
-    return [{ ...id, type: 'response', command: 'get_state', success: true, data }];
-  }
-  if (command.type === 'extension_ui_response') return [];
-  return [
-    {
-      ...id,
-      type: 'response',
-      command: command.type,
-      success: false,
-      error: `pidriver replay: the transcript has no recorded answer for "${command.type}"`,
-    },
-  ];
-}
-
-type Marker = 'start' | 'end' | 'prompt-ok';
-
-/** Run boundaries in a recorded stdout line. */
-function markerOf(line: string): Marker | undefined {
-  const start = line.includes('"agent_start"');
-  const end = line.includes('"agent_end"');
-  const prompt = line.includes('"prompt"') && line.includes('"response"');
-  if (!start && !end && !prompt) return undefined;
-  const type = asObject(line)?.['type'];
-  if (type === 'agent_start') return 'start';
-  if (type === 'agent_end') return 'end';
-  if (type === 'response' && prompt) {
-    const frame = asObject(line);
-    if (frame?.['command'] === 'prompt' && frame['success'] === true) return 'prompt-ok';
-  }
-  return undefined;
-}
-
-/** The dialect named by the `spawn` note (see {@link ReplayTransport.dialect}). */
-function spawnDialect(records: readonly TranscriptRecord[]): ReplayTransport['dialect'] {
-  const spawn = records.find((record) => record.dir === 'note' && record.note.startsWith('spawn'));
-  if (spawn?.dir !== 'note') return undefined;
-  const dialect = (spawn as Record<string, unknown>)['dialect'];
-  const version = (spawn as Record<string, unknown>)['version'];
-  if (typeof dialect === 'string' && (DIALECTS as readonly string[]).includes(dialect)) {
-    return Object.freeze({ dialect: dialect as Dialect, ...(typeof version === 'string' ? { version } : {}) });
-  }
-  const binary = spawn.note.split(/\s+/)[1] ?? '';
-  return basename(binary) === 'omp' ? Object.freeze({ dialect: 'omp' as const }) : undefined;
-}
-
-/** A minimal idle state, with the model named by the `spawn` note's flags when there is one. */
-function spawnState(records: readonly TranscriptRecord[]): Readonly<Record<string, unknown>> {
-  const spawn = records.find((record) => record.dir === 'note' && record.note.startsWith('spawn '));
-  if (spawn?.dir !== 'note') return MINIMAL_STATE;
-  const argv = spawn.note.split(/\s+/);
-  const flag = (name: string): string | undefined => {
-    const at = argv.indexOf(name);
-    return at >= 0 ? argv[at + 1] : undefined;
-  };
-  const model = flag('--model');
-  if (model === undefined) return MINIMAL_STATE;
-  const slash = model.indexOf('/');
-  const provider = flag('--provider') ?? (slash > 0 ? model.slice(0, slash) : undefined);
-  if (provider === undefined) return MINIMAL_STATE;
-  const id = flag('--provider') === undefined && slash > 0 ? model.slice(slash + 1) : model;
-  return Object.freeze({ ...MINIMAL_STATE, model: { provider, id } });
-}
-
-function asObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function asCommand(line: string): SentCommand | undefined {
-  const value = asObject(line);
-  return value && typeof value['type'] === 'string' ? (value as SentCommand) : undefined;
-}
-
-function stateOf(line: string): Readonly<Record<string, unknown>> | undefined {
-  if (!line.includes('"get_state"')) return undefined;
-  const frame = asObject(line);
-  if (!frame || frame['type'] !== 'response' || frame['command'] !== 'get_state' || frame['success'] !== true) return undefined;
-  const data = frame['data'];
-  return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
-}
-
-function sameCommand(recorded: SentCommand | undefined, sent: SentCommand): boolean {
-  if (!recorded) return false;
-  const strip = ({ id: _id, ...rest }: SentCommand): Record<string, unknown> => rest;
-  return JSON.stringify(sortKeys(strip(recorded))) === JSON.stringify(sortKeys(strip(sent)));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }
 
 function escalationOf(info: ExitInfo): CloseEscalation {

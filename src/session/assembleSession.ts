@@ -1,0 +1,126 @@
+import { asyncScheduler, Subscription } from 'rxjs';
+import { askHost } from '../policies/askHost.js';
+import type { PolicySession } from '../policies/types.js';
+import { EventNormalizer } from '../protocol/EventNormalizer.js';
+import type { PiStateData } from '../protocol/frames.js';
+import type { ReplayLimits } from '../rx/ReplayHub.js';
+import { UsageTotals } from '../usage/UsageTotals.js';
+import { CommandChannel } from './CommandChannel.js';
+import { FrameRouter } from './FrameRouter.js';
+import { InteractionDesk } from './InteractionDesk.js';
+import type { PiSessionOptions } from './PiSession.js';
+import { RunTracker } from './RunTracker.js';
+import { SessionEvents } from './SessionEvents.js';
+import { SessionLifecycle } from './SessionLifecycle.js';
+import { SessionStore } from './SessionStore.js';
+import { WireDialect } from './WireDialect.js';
+
+const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+/** What the facade gives its parts. @internal */
+export interface SessionHooks {
+  /** The session, as policies' host callbacks see it. */
+  readonly session: PolicySession;
+  /** Writes a command to pi (and marks activity). */
+  readonly write: (command: object) => Promise<void>;
+  /** Marks activity (a line in). */
+  readonly touch: () => void;
+  /** pi's `get_state` answer. */
+  readonly applyState: (state: PiStateData) => void;
+  /** What pidriver's `agent_start` says besides its type. */
+  readonly startFields: () => { readonly cwd: string; readonly piSessionId?: string; readonly model?: string };
+  /** An assistant message's usage. */
+  readonly onUsage: (totals: UsageTotals) => void;
+  /** The session ended. */
+  readonly onTerminated: () => void;
+}
+
+/** The parts of a session, wired. @internal */
+export interface SessionAssembly {
+  readonly events: SessionEvents;
+  readonly store: SessionStore;
+  readonly channel: CommandChannel;
+  readonly dialect: WireDialect;
+  readonly desk: InteractionDesk;
+  readonly runs: RunTracker;
+  readonly lifecycle: SessionLifecycle;
+}
+
+/**
+ * Builds and wires the parts of a session (see `PiSession`): who tells whom what. Lines go
+ * transport → {@link FrameRouter} → {@link RunTracker} / {@link InteractionDesk} /
+ * {@link WireDialect} → {@link SessionEvents}; state goes to {@link SessionStore}; commands go out
+ * through {@link CommandChannel}; {@link SessionLifecycle} starts and ends it all.
+ *
+ * @internal
+ */
+export function assembleSession(options: PiSessionOptions, hooks: SessionHooks): SessionAssembly {
+  const { sessionId, cwd, config, transport } = options;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const normalizer = new EventNormalizer();
+  // Built below, used by callbacks of parts built before them.
+  const late: { runs?: RunTracker; lifecycle?: SessionLifecycle } = {};
+  const events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay }, (event) => late.runs?.forward(event));
+  const store = new SessionStore(
+    { status: 'starting', sessionId, piSessionId: undefined, model: undefined, cwd, runs: 0, eventCount: 0, pendingRequests: 0, queuedPrompts: 0, usage: UsageTotals.ZERO, exit: undefined },
+    () => events.seq,
+  );
+  const dialect = new WireDialect({
+    dialect: options.dialect ?? config.dialect ?? 'pi-0.73',
+    version: options.version,
+    scheduler,
+    startTimeoutMs: config.startTimeoutMs,
+    stderrTail: () => transport.stderrTail,
+  });
+  const channel = new CommandChannel({
+    write: (command) => {
+      late.runs?.onWrite(command);
+      return hooks.write(command);
+    },
+    timeoutMs: config.requestTimeoutMs,
+    scheduler,
+  });
+  const desk = new InteractionDesk({
+    sessionId,
+    policy: options.policy ?? askHost(),
+    defaultPolicy: options.policy === undefined,
+    scheduler,
+    session: hooks.session,
+    events,
+    write: hooks.write,
+    othersWatching: () => events.observed || (late.runs?.watched ?? false),
+    onPendingCount: (count) => store.patch({ pendingRequests: count }),
+  });
+  const runs = (late.runs = new RunTracker({
+    channel,
+    events,
+    store,
+    normalizer,
+    dialect,
+    startFields: hooks.startFields,
+    onPiState: hooks.applyState,
+    abort: async () => {
+      desk.cancelAll();
+      await channel.request({ type: 'abort' });
+    },
+    closedError: () => late.lifecycle?.closedError(),
+  }));
+  const router = new FrameRouter({ config, approve: options.approve ?? 'all', events, channel, runs, desk, dialect, normalizer, write: hooks.write, onUsage: hooks.onUsage });
+  const lifecycle = (late.lifecycle = new SessionLifecycle({
+    transport,
+    config,
+    scheduler,
+    events,
+    store,
+    channel,
+    dialect,
+    desk,
+    runs,
+    router,
+    touch: hooks.touch,
+    applyState: hooks.applyState,
+    subscriptions: new Subscription(),
+    onTerminated: hooks.onTerminated,
+  }));
+  return { events, store, channel, dialect, desk, runs, lifecycle };
+}
