@@ -4,23 +4,23 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { allow, deny } from 'pidriver';
-import { fakeInteractionRequest } from 'pidriver/testing';
+import { fakePolicyRequest } from 'pidriver/testing';
 import { safeCiPolicy } from './policies.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 describe('safeCiPolicy', () => {
   it('allows reads, denies rm and other writes', () => {
-    const read = fakeInteractionRequest('permission', { toolName: 'read', args: { path: 'a.txt' } });
-    const rm = fakeInteractionRequest('permission', { toolName: 'bash', args: { command: 'rm -rf /' } });
-    const echo = fakeInteractionRequest('permission', { toolName: 'bash', args: { command: 'echo hi' } });
+    const read = fakePolicyRequest('permission', { toolName: 'read', args: { path: 'a.txt' } });
+    const rm = fakePolicyRequest('permission', { toolName: 'bash', args: { command: 'rm -rf /' } });
+    const echo = fakePolicyRequest('permission', { toolName: 'bash', args: { command: 'echo hi' } });
 
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const requests = cold('-a-b-c|', { a: read, b: rm, c: echo });
       expectObservable(requests.pipe(safeCiPolicy)).toBe('-A-B-C|', {
-        A: { requestId: read.requestId, decision: allow() },
-        B: { requestId: rm.requestId, decision: deny('tool bash is not allowed') },
-        C: { requestId: echo.requestId, decision: deny('CI policy: this tool is not allowed unattended') },
+        A: { requestId: read.request.requestId, decision: allow() },
+        B: { requestId: rm.request.requestId, decision: deny('tool bash is not allowed') },
+        C: { requestId: echo.request.requestId, decision: deny('CI policy: this tool is not allowed unattended') },
       });
       expectSubscriptions(requests.subscriptions).toBe('^-----!');
     });

@@ -27,7 +27,7 @@ describe('the browser bundle', () => {
       logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((input) => /src\/(transport|config|manager|bridge|testing)\//.test(input) || /PiSession|PiClient/.test(input))).toEqual([]);
+    expect(inputs.filter((input) => /src\/(session|transport|config|manager|bridge|testing)\//.test(input))).toEqual([]);
     const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path));
     expect(imports.filter((path) => builtins.has(path))).toEqual([]);
     expect([...new Set(imports)].sort()).toEqual(['rxjs', 'zod']);

@@ -2,12 +2,11 @@ import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { allowTools } from '../../src/policies/allowTools.js';
 import { askHost } from '../../src/policies/askHost.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, answer, cancel, defer, deny } from '../../src/policies/decisions.js';
 import { denyAll } from '../../src/policies/denyAll.js';
-import type { DecisionInput } from '../../src/policies/types.js';
+import type { DecisionInput, PolicyRequest } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('allowTools', () => {
@@ -18,9 +17,9 @@ describe('allowTools', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       expectObservable(empty$.pipe(allowTools(['read']))).toBe('|');
       expectObservable(never$.pipe(allowTools(['read']))).toBe('-');
       expectObservable(error$.pipe(allowTools(['read']))).toBe('--#');
@@ -32,7 +31,7 @@ describe('allowTools', () => {
 
   it('approves one listed tool', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission('read');
+      const a = inputOf(permission('read'));
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(allowTools(['read', 'ls']))).toBe('-A|', { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -42,10 +41,10 @@ describe('allowTools', () => {
   it('sends everything else to the fallback (default: defer to the host)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, b, c, d] = [
-        permission('read'),
-        permission('bash'),
-        makeRequest('question', { toolName: 'read' }),
-        makeRequest('permission', { toolName: undefined, method: 'confirm', options: [] }),
+        inputOf(permission('read')),
+        inputOf(permission('bash')),
+        inputOf(makeRequest('question', { toolName: 'read' })),
+        inputOf(makeRequest('permission', { toolName: undefined, method: 'confirm', options: [] })),
       ] as const;
       const request$ = cold('-ab(cd)|', { a, b, c, d });
       const expected = '     -AB(CD)|';
@@ -61,7 +60,7 @@ describe('allowTools', () => {
 
   it('answers listed tools at once while the fallback asks the host about concurrent requests', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('bash'), permission('read'), makeRequest('choice')] as const;
+      const [a, b, c] = [inputOf(permission('bash')), inputOf(permission('read')), inputOf(makeRequest('choice'))] as const;
       const host = cold<DecisionInput>('---x|', { x: 0 });
       const request$ = cold('          -abc|', { a, b, c });
       const expected = '               --B-A--(C|)';
@@ -78,7 +77,7 @@ describe('allowTools', () => {
 
   it('keeps the fallback fail-closed when the host errors', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b] = [permission('bash'), makeRequest('input')] as const;
+      const [a, b] = [inputOf(permission('bash')), inputOf(makeRequest('input'))] as const;
       const host = cold<DecisionInput>('-#', undefined, new Error('offline'));
       const request$ = cold('          -ab|', { a, b });
       expectObservable(request$.pipe(allowTools(['read'], askHost(() => host)))).toBe('--A(B|)', {
@@ -92,7 +91,7 @@ describe('allowTools', () => {
   it('emits nothing for a request withdrawn while the fallback host is slow', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission('bash'), { signal: withdraw.signal });
+      const a = inputOf(permission('bash'), { signal: withdraw.signal });
       const host = cold<DecisionInput>('----y|', { y: true });
       const request$ = cold('          -a---|', { a });
       scheduler.schedule(() => withdraw.abort(), 3);
@@ -104,7 +103,7 @@ describe('allowTools', () => {
 
   it('tears the fallback down on early unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const a = permission('bash');
+      const a = inputOf(permission('bash'));
       const host = cold<DecisionInput>('----y|', { y: true });
       const request$ = hot('           -a----', { a });
       expectObservable(request$.pipe(allowTools(['read'], askHost(() => host))), '^--!').toBe('---');
@@ -115,7 +114,7 @@ describe('allowTools', () => {
 
   it('accepts any iterable of names, and is named for debugging', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = permission('ls');
+      const a = inputOf(permission('ls'));
       expectObservable(cold('a|', { a }).pipe(allowTools(new Set(['ls']), denyAll()))).toBe('A|', { A: to(a, allow()) });
     });
     expect(allowTools(['read', 'ls']).name).toBe('allowTools(read, ls)');

@@ -3,14 +3,11 @@ import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
 import type { HostCallback } from '../../src/policies/askHost.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, answer, cancel, defer, deny } from '../../src/policies/decisions.js';
-import type { Decision, DecisionInput, PolicyContext } from '../../src/policies/types.js';
+import type { DecisionInput, PolicyContext, PolicyRequest } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { fakeSession, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, fakeSession, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
-
-const to = (request: InteractionRequest, decision: Decision) => ({ requestId: request.requestId, decision });
 
 describe('askHost', () => {
   let scheduler: TestScheduler;
@@ -21,8 +18,8 @@ describe('askHost', () => {
   describe('without a callback', () => {
     it('defers every request to the host', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission();
-        const b = makeRequest('choice');
+        const a = inputOf(permission());
+        const b = inputOf(makeRequest('choice'));
         const request$ = cold(' -a-b-|', { a, b });
         const expected = '       -A-B-|';
         expectObservable(request$.pipe(askHost())).toBe(expected, { A: to(a, defer()), B: to(b, defer()) });
@@ -32,9 +29,9 @@ describe('askHost', () => {
 
     it('mirrors an empty, a never-ending and an erroring source', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const empty$ = cold<InteractionRequest>('|');
-        const never$ = cold<InteractionRequest>('-');
-        const error$ = cold<InteractionRequest>('--#');
+        const empty$ = cold<PolicyRequest>('|');
+        const never$ = cold<PolicyRequest>('-');
+        const error$ = cold<PolicyRequest>('--#');
         expectObservable(empty$.pipe(askHost())).toBe('|');
         expectObservable(never$.pipe(askHost())).toBe('-');
         expectObservable(error$.pipe(askHost())).toBe('--#');
@@ -54,7 +51,7 @@ describe('askHost', () => {
     it('does nothing for an empty source', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         let calls = 0;
-        const request$ = cold<InteractionRequest>('|');
+        const request$ = cold<PolicyRequest>('|');
         expectObservable(request$.pipe(askHost(() => (calls++, of(true))))).toBe('|');
         expectSubscriptions(request$.subscriptions).toBe('(^!)');
         scheduler.flush();
@@ -64,7 +61,7 @@ describe('askHost', () => {
 
     it('answers one request with the coerced first value of the callback', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission();
+        const a = inputOf(permission());
         const host = cold<DecisionInput>('   --tf|', { t: true, f: false });
         const request$ = cold('             -a|', { a });
         const expected = '                  ---(A|)';
@@ -78,18 +75,18 @@ describe('askHost', () => {
     it('takes plain answers returned directly (a string is the answer, not its characters)', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const [q, p, c, d, u] = [
-          makeRequest('question'),
-          permission('bash'),
-          makeRequest('choice'),
-          permission('rm'),
-          makeRequest('editor'),
+          inputOf(makeRequest('question')),
+          inputOf(permission('bash')),
+          inputOf(makeRequest('choice')),
+          inputOf(permission('rm')),
+          inputOf(makeRequest('editor')),
         ] as const;
         const replies = new Map<InteractionRequest, DecisionInput>([
-          [q, 'blue'],
-          [p, true],
-          [c, 1],
-          [d, deny('no rm')],
-          [u, undefined],
+          [q.request, 'blue'],
+          [p.request, true],
+          [c.request, 1],
+          [d.request, deny('no rm')],
+          [u.request, undefined],
         ]);
         const request$ = cold('-qpcdu|', { q, p, c, d, u });
         const expected = '     -QPCDU|';
@@ -106,13 +103,13 @@ describe('askHost', () => {
 
     it('asks one request at a time by default (concatMap)', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission('bash');
-        const b = makeRequest('choice');
-        const c = makeRequest('question');
+        const a = inputOf(permission('bash'));
+        const b = inputOf(makeRequest('choice'));
+        const c = inputOf(makeRequest('question'));
         const hosts: Record<string, ReturnType<typeof cold<DecisionInput>>> = {
-          [a.requestId]: cold('---y|', { y: 'Approve' }),
-          [b.requestId]: cold('--n', { n: 1 }),
-          [c.requestId]: cold('-s|', { s: 'blue' }),
+          [a.request.requestId]: cold('---y|', { y: 'Approve' }),
+          [b.request.requestId]: cold('--n', { n: 1 }),
+          [c.request.requestId]: cold('-s|', { s: 'blue' }),
         };
         const request$ = cold('         -abc|', { a, b, c });
         const expected = '              ----A-B(C|)';
@@ -123,15 +120,15 @@ describe('askHost', () => {
           C: to(c, answer('blue')),
         });
         expectSubscriptions(request$.subscriptions).toBe('^---!');
-        expectSubscriptions(hosts[a.requestId]?.subscriptions ?? []).toBe('-^--!');
-        expectSubscriptions(hosts[b.requestId]?.subscriptions ?? []).toBe('----^-!');
-        expectSubscriptions(hosts[c.requestId]?.subscriptions ?? []).toBe('------^!');
+        expectSubscriptions(hosts[a.request.requestId]?.subscriptions ?? []).toBe('-^--!');
+        expectSubscriptions(hosts[b.request.requestId]?.subscriptions ?? []).toBe('----^-!');
+        expectSubscriptions(hosts[c.request.requestId]?.subscriptions ?? []).toBe('------^!');
       });
     });
 
     it('asks concurrent requests at once with concurrency > 1 (mergeMap), up to the limit', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const [a, b, c] = [permission('bash'), permission('edit'), permission('write')] as const;
+        const [a, b, c] = [inputOf(permission('bash')), inputOf(permission('edit')), inputOf(permission('write'))] as const;
         const slow = cold<DecisionInput>('----y|', { y: true });
         const request$ = cold('          -abc|', { a, b, c });
         const expected = '               -----AB--(C|)';
@@ -154,14 +151,14 @@ describe('askHost', () => {
 
     it('fails closed when the host errors: deny for a permission, cancel for the rest, and goes on', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission();
-        const b = makeRequest('question');
-        const c = makeRequest('question');
+        const a = inputOf(permission());
+        const b = inputOf(makeRequest('question'));
+        const c = inputOf(makeRequest('question'));
         const failing = cold<DecisionInput>('--#', undefined, new Error('host is down'));
         const fine = cold<DecisionInput>('  -s|', { s: 'ok' });
         const request$ = cold('             -ab-c|', { a, b, c });
         const expected = '                  ---A-B(C|)';
-        const callback: HostCallback = (request) => (request === c ? fine : failing);
+        const callback: HostCallback = (request) => (request === c.request ? fine : failing);
         expectObservable(request$.pipe(askHost(callback))).toBe(expected, {
           A: to(a, deny('policy error: host is down')),
           B: to(b, cancel()),
@@ -175,10 +172,10 @@ describe('askHost', () => {
 
     it('fails closed when the callback throws, completes empty, or answers something that does not fit', () => {
       scheduler.run(({ cold, expectObservable }) => {
-        const thrower = permission('bash', { requestId: 'throws' });
-        const empty = permission('bash', { requestId: 'empty' });
-        const invalid = permission('bash', { requestId: 'invalid' });
-        const badQuestion = makeRequest('question', { requestId: 'bad-question' });
+        const thrower = inputOf(permission('bash', { requestId: 'throws' }));
+        const empty = inputOf(permission('bash', { requestId: 'empty' }));
+        const invalid = inputOf(permission('bash', { requestId: 'invalid' }));
+        const badQuestion = inputOf(makeRequest('question', { requestId: 'bad-question' }));
         const callback: HostCallback = (request) => {
           switch (request.requestId) {
             case 'throws':
@@ -210,7 +207,7 @@ describe('askHost', () => {
     it('passes the session and an abort signal; the signal aborts once the answer is taken', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const withdraw = new AbortController();
-        const a = withPolicyContext(permission(), { signal: withdraw.signal, session: fakeSession });
+        const a = inputOf(permission(), { signal: withdraw.signal, session: fakeSession });
         const seen: PolicyContext[] = [];
         const request$ = cold('-a|', { a });
         expectObservable(request$.pipe(askHost((_request, context) => (seen.push(context), cold('--y', { y: true }))))).toBe(
@@ -229,14 +226,14 @@ describe('askHost', () => {
     it('cancels the host and emits nothing when the request is withdrawn while the host is slow', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const withdraw = new AbortController();
-        const a = withPolicyContext(permission('bash'), { signal: withdraw.signal });
-        const b = permission('edit');
+        const a = inputOf(permission('bash'), { signal: withdraw.signal });
+        const b = inputOf(permission('edit'));
         const signals: AbortSignal[] = [];
         const slow = cold<DecisionInput>('  ------y|', { y: true });
         const quick = cold<DecisionInput>(' -y|', { y: true });
         const request$ = cold('             -ab|', { a, b });
         const expected = '                  -----(B|)';
-        const callback: HostCallback = (request, { signal }) => (signals.push(signal), request === a ? slow : quick);
+        const callback: HostCallback = (request, { signal }) => (signals.push(signal), request === a.request ? slow : quick);
         scheduler.schedule(() => withdraw.abort(new Error('withdrawn')), 4);
         expectObservable(request$.pipe(askHost(callback))).toBe(expected, { B: to(b, allow()) });
         expectSubscriptions(request$.subscriptions).toBe('^--!');
@@ -251,8 +248,8 @@ describe('askHost', () => {
     it('never asks about a request withdrawn while it waited its turn', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const withdraw = new AbortController();
-        const a = permission('bash');
-        const b = withPolicyContext(permission('edit'), { signal: withdraw.signal });
+        const a = inputOf(permission('bash'));
+        const b = inputOf(permission('edit'), { signal: withdraw.signal });
         const asked: string[] = [];
         const host = cold<DecisionInput>('----y|', { y: true });
         const request$ = cold('          -ab|', { a, b });
@@ -263,7 +260,7 @@ describe('askHost', () => {
         });
         expectSubscriptions(host.subscriptions).toBe('-^---!');
         scheduler.flush();
-        expect(asked).toEqual([a.requestId]);
+        expect(asked).toEqual([a.request.requestId]);
       });
     });
 
@@ -271,7 +268,7 @@ describe('askHost', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const withdraw = new AbortController();
         withdraw.abort();
-        const a = withPolicyContext(permission(), { signal: withdraw.signal });
+        const a = inputOf(permission(), { signal: withdraw.signal });
         let calls = 0;
         expectObservable(cold('-a|', { a }).pipe(askHost(() => (calls++, of(true))))).toBe('--|');
         scheduler.flush();
@@ -281,7 +278,7 @@ describe('askHost', () => {
 
     it('tears the host down on early unsubscribe', () => {
       scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-        const a = permission();
+        const a = inputOf(permission());
         const signals: AbortSignal[] = [];
         const host = cold<DecisionInput>('    -----y|', { y: true });
         const request$ = hot('                -a----', { a });
@@ -296,7 +293,7 @@ describe('askHost', () => {
 
     it('errors with the source, tearing the host down', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission();
+        const a = inputOf(permission());
         const host = cold<DecisionInput>('----y|', { y: true });
         const request$ = cold('          -a-#', { a });
         expectObservable(request$.pipe(askHost(() => host))).toBe('---#');
@@ -307,7 +304,7 @@ describe('askHost', () => {
 
     it('stays open with a never-ending source', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = permission();
+        const a = inputOf(permission());
         const request$ = cold('-a-', { a });
         expectObservable(request$.pipe(askHost(() => cold('-y', { y: true })))).toBe('--A', { A: to(a, allow()) });
         expectSubscriptions(request$.subscriptions).toBe('^');
@@ -316,8 +313,8 @@ describe('askHost', () => {
   });
 
   it('accepts Promises from the callback (outside virtual time)', async () => {
-    const a = permission();
-    const b = makeRequest('choice');
+    const a = inputOf(permission());
+    const b = inputOf(makeRequest('choice'));
     const answers = await firstValueFrom(
       of(a, b).pipe(
         askHost((request) => Promise.resolve(request.kind === 'choice' ? 2 : 'Deny')),
@@ -328,7 +325,7 @@ describe('askHost', () => {
   });
 
   it('fails closed on a rejected Promise', async () => {
-    const a = permission();
+    const a = inputOf(permission());
     const answers = await firstValueFrom(of(a).pipe(askHost(() => Promise.reject(new Error('nope'))), toArray()));
     expect(answers).toEqual([to(a, deny('policy error: nope'))]);
   });

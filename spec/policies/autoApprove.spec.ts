@@ -2,8 +2,8 @@ import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { autoApprove } from '../../src/policies/autoApprove.js';
 import { allow, allowAlways, defer, deny } from '../../src/policies/decisions.js';
-import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import type { PolicyRequest } from '../../src/policies/types.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('autoApprove', () => {
@@ -14,9 +14,9 @@ describe('autoApprove', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('-#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('-#');
       expectObservable(empty$.pipe(autoApprove())).toBe('|');
       expectObservable(never$.pipe(autoApprove())).toBe('-');
       expectObservable(error$.pipe(autoApprove())).toBe('-#');
@@ -28,7 +28,7 @@ describe('autoApprove', () => {
 
   it('approves one permission', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(autoApprove())).toBe('-A|', { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -38,12 +38,12 @@ describe('autoApprove', () => {
   it('approves many permissions, and defers every other kind', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, b, c, d, e, f] = [
-        permission('bash'),
-        permission('edit'),
-        makeRequest('question'),
-        makeRequest('choice'),
-        makeRequest('input'),
-        makeRequest('editor'),
+        inputOf(permission('bash')),
+        inputOf(permission('edit')),
+        inputOf(makeRequest('question')),
+        inputOf(makeRequest('choice')),
+        inputOf(makeRequest('input')),
+        inputOf(makeRequest('editor')),
       ] as const;
       const request$ = cold('-a(bc)d-ef|', { a, b, c, d, e, f });
       const expected = '     -A(BC)D-EF|';
@@ -61,8 +61,8 @@ describe('autoApprove', () => {
 
   it('approves only what `allow` accepts, with allowAlways when `always` is set', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission('read');
-      const b = permission('bash');
+      const a = inputOf(permission('read'));
+      const b = inputOf(permission('bash'));
       const request$ = cold('-ab|', { a, b });
       const policy = autoApprove({ allow: (request) => request.toolName === 'read', always: true });
       expectObservable(request$.pipe(policy)).toBe('-AB|', { A: to(a, allowAlways()), B: to(b, defer()) });
@@ -72,8 +72,8 @@ describe('autoApprove', () => {
 
   it('denies a permission whose `allow` predicate throws, and goes on', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission('bash');
-      const b = permission('read');
+      const a = inputOf(permission('bash'));
+      const b = inputOf(permission('read'));
       const request$ = cold('-ab|', { a, b });
       const policy = autoApprove({
         allow: (request) => {
@@ -88,8 +88,8 @@ describe('autoApprove', () => {
 
   it('unsubscribes from the source on early unsubscribe', () => {
     scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
-      const a = permission();
-      const b = permission();
+      const a = inputOf(permission());
+      const b = inputOf(permission());
       const request$ = hot('-a--b-', { a, b });
       expectObservable(request$.pipe(autoApprove()), '^--!').toBe('-A-', { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^--!');

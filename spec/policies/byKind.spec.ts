@@ -3,12 +3,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
 import { byKind } from '../../src/policies/byKind.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, answer, cancel, defer, deny } from '../../src/policies/decisions.js';
 import { denyAll } from '../../src/policies/denyAll.js';
-import type { DecisionInput } from '../../src/policies/types.js';
-import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import type { DecisionInput, PolicyRequest } from '../../src/policies/types.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('byKind', () => {
@@ -19,9 +17,9 @@ describe('byKind', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       const policy = byKind({ permission: denyAll() });
       expectObservable(empty$.pipe(policy)).toBe('|');
       expectObservable(never$.pipe(policy)).toBe('-');
@@ -34,7 +32,7 @@ describe('byKind', () => {
 
   it('routes one request to the policy of its kind', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(byKind({ permission: autoApprove() }))).toBe('-A|', { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -44,11 +42,11 @@ describe('byKind', () => {
   it('routes every kind, and the kinds without a policy to the fallback (default: defer)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [p, q, c, i, e] = [
-        permission(),
-        makeRequest('question'),
-        makeRequest('choice'),
-        makeRequest('input'),
-        makeRequest('editor'),
+        inputOf(permission()),
+        inputOf(makeRequest('question')),
+        inputOf(makeRequest('choice')),
+        inputOf(makeRequest('input')),
+        inputOf(makeRequest('editor')),
       ] as const;
       const request$ = cold('-pqcie|', { p, q, c, i, e });
       const expected = '     -PQCIE|';
@@ -70,7 +68,7 @@ describe('byKind', () => {
 
   it('runs the policies of different kinds concurrently; each sees only its kind', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [p1, q, p2] = [permission('bash'), makeRequest('question'), permission('edit')] as const;
+      const [p1, q, p2] = [inputOf(permission('bash')), inputOf(makeRequest('question')), inputOf(permission('edit'))] as const;
       const permissionHost = cold<DecisionInput>('---y|', { y: true });
       const questionHost = cold<DecisionInput>(' -s|', { s: 'blue' });
       const seen: string[] = [];
@@ -98,7 +96,7 @@ describe('byKind', () => {
 
   it('keeps a host error inside the routed policy (fail closed)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [q, p] = [makeRequest('question'), permission()] as const;
+      const [q, p] = [inputOf(makeRequest('question')), inputOf(permission())] as const;
       const failing = cold<DecisionInput>('-#');
       const request$ = cold('             -qp---|', { q, p });
       expectObservable(request$.pipe(byKind({ question: askHost(() => failing) }, autoApprove()))).toBe('--(PQ)|', {
@@ -112,8 +110,8 @@ describe('byKind', () => {
   it('emits nothing for a withdrawn request, and tears every route down on unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const q = withPolicyContext(makeRequest('question'), { signal: withdraw.signal });
-      const e = makeRequest('editor');
+      const q = inputOf(makeRequest('question'), { signal: withdraw.signal });
+      const e = inputOf(makeRequest('editor'));
       const questionHost = cold<DecisionInput>('----s|', { s: 'x' });
       const editorHost = cold<DecisionInput>('  ------s|', { s: 'y' });
       const request$ = hot('                    -qe-----', { q, e });

@@ -5,14 +5,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
 import { chain } from '../../src/policies/chain.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, allowAlways, cancel, defer, deny } from '../../src/policies/decisions.js';
 import { denyAll } from '../../src/policies/denyAll.js';
 import { denyTools } from '../../src/policies/denyTools.js';
 import { rememberAlways } from '../../src/policies/rememberAlways.js';
-import type { DecisionInput, Policy } from '../../src/policies/types.js';
-import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import type { DecisionInput, Policy, PolicyRequest } from '../../src/policies/types.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('chain', () => {
@@ -23,9 +21,9 @@ describe('chain', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       const policy = chain(denyAll(), autoApprove());
       expectObservable(empty$.pipe(policy)).toBe('|');
       expectObservable(never$.pipe(policy)).toBe('-');
@@ -38,7 +36,7 @@ describe('chain', () => {
 
   it('defers everything when it has no policies', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(chain())).toBe('-A|', { A: to(a, defer()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -47,7 +45,7 @@ describe('chain', () => {
 
   it('answers with the first answer that is not defer, and defers what every policy deferred', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('rm'), permission('bash'), makeRequest('question')] as const;
+      const [a, b, c] = [inputOf(permission('rm')), inputOf(permission('bash')), inputOf(makeRequest('question'))] as const;
       const request$ = cold('-a-(bc)|', { a, b, c });
       const expected = '     -A-(BC)|';
       const policy = chain(denyTools(['rm']), autoApprove());
@@ -62,7 +60,7 @@ describe('chain', () => {
 
   it('offers a request to the next policy only after the previous one deferred it', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const first = cold<DecisionInput>('  --d|', { d: defer() });
       const second = cold<DecisionInput>(' -y|', { y: true });
       const request$ = cold('              -a|', { a });
@@ -76,7 +74,7 @@ describe('chain', () => {
 
   it('keeps each policy subscribed across requests: askHost still asks one at a time, others answer meanwhile', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, r] = [permission('bash'), permission('edit'), permission('read')] as const;
+      const [a, b, r] = [inputOf(permission('bash')), inputOf(permission('edit')), inputOf(permission('read'))] as const;
       const host = cold<DecisionInput>('---y|', { y: true });
       const request$ = cold('          -abr|', { a, b, r });
       const expected = '               ---RA--(B|)';
@@ -89,7 +87,7 @@ describe('chain', () => {
 
   it('keeps the state of stateful policies across requests (rememberAlways)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('bash'), permission('bash'), permission('rm')] as const;
+      const [a, b, c] = [inputOf(permission('bash')), inputOf(permission('bash')), inputOf(permission('rm'))] as const;
       const host = cold<DecisionInput>('-y|', { y: allowAlways() });
       const request$ = cold('          -a--bc|', { a, b, c });
       const expected = '               --A-BC|';
@@ -106,12 +104,12 @@ describe('chain', () => {
 
   it('fails closed for what an erroring policy held, and subscribes a fresh copy for the next request', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('bash'), permission('boom'), makeRequest('question')] as const;
+      const [a, b, c] = [inputOf(permission('bash')), inputOf(permission('boom')), inputOf(makeRequest('question'))] as const;
       let subscriptions = 0;
       const flaky: Policy = (request$) => {
         subscriptions += 1;
         return request$.pipe(
-          mergeMap((request) =>
+          mergeMap(({ request }) =>
             request.toolName === 'boom' ? throwError(() => new Error('kaput')) : of(to(request, defer())).pipe(delay(3)),
           ),
         );
@@ -131,7 +129,7 @@ describe('chain', () => {
 
   it('does not spin on a policy that errors as soon as it is subscribed: each request fails closed', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b] = [permission('bash'), makeRequest('editor')] as const;
+      const [a, b] = [inputOf(permission('bash')), inputOf(makeRequest('editor'))] as const;
       const broken: Policy = () => throwError(() => new Error('broken'));
       const request$ = cold('-a-b|', { a, b });
       expectObservable(request$.pipe(chain(broken, autoApprove()))).toBe('-A-B|', {
@@ -144,10 +142,10 @@ describe('chain', () => {
 
   it('fails closed for what a policy held when it completes early', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, s, c] = [permission('bash'), permission('stop'), makeRequest('choice')] as const;
+      const [a, s, c] = [inputOf(permission('bash')), inputOf(permission('stop')), inputOf(makeRequest('choice'))] as const;
       const quitter: Policy = (request$) =>
         request$.pipe(
-          takeWhile((request) => request.toolName !== 'stop'),
+          takeWhile(({ request }) => request.toolName !== 'stop'),
           ignoreElements(),
         );
       const request$ = cold('-a-s--c|', { a, s, c });
@@ -162,7 +160,7 @@ describe('chain', () => {
 
   it('ignores answers for unknown or already answered requests', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const chatty: Policy = (request$) =>
         request$.pipe(mergeMap((request) => of(to(request, deny()), to(request, allow()), { requestId: 'ghost', decision: allow() })));
       const request$ = cold('-a|', { a });
@@ -174,8 +172,8 @@ describe('chain', () => {
   it('emits nothing for a request withdrawn while a later policy asks the host, and tears the host down', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission('bash'), { signal: withdraw.signal });
-      const b = permission('read');
+      const a = inputOf(permission('bash'), { signal: withdraw.signal });
+      const b = inputOf(permission('read'));
       const host = cold<DecisionInput>('-----y|', { y: true });
       const request$ = cold('          -a--b|', { a, b });
       const expected = '               ----B|';
@@ -189,7 +187,7 @@ describe('chain', () => {
 
   it('tears every policy down on early unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const host = cold<DecisionInput>('-----y|', { y: true });
       const request$ = hot('           -a-----', { a });
       expectObservable(request$.pipe(chain(denyTools(['rm']), askHost(() => host))), '^--!').toBe('---');
@@ -200,7 +198,7 @@ describe('chain', () => {
 
   it('errors with the source, tearing the host down', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const host = cold<DecisionInput>('-----y|', { y: true });
       const request$ = cold('          -a-#', { a });
       expectObservable(request$.pipe(chain(autoApprove({ allow: () => false }), askHost(() => host)))).toBe('---#');
@@ -210,8 +208,8 @@ describe('chain', () => {
   });
 
   it('has a debuggable name', () => {
-    const mine: Policy = (request$: Observable<InteractionRequest>) => request$.pipe(map((request) => to(request, defer())));
+    const mine: Policy = (request$: Observable<PolicyRequest>) => request$.pipe(map((input) => to(input, defer())));
     expect(chain(askHost(), denyAll(), mine).name).toBe('chain(askHost, denyAll, mine)');
-    expect(chain((request$) => request$.pipe(map((request) => to(request, defer())))).name).toBe('chain(<anonymous>)');
+    expect(chain((request$) => request$.pipe(map((input) => to(input, defer())))).name).toBe('chain(<anonymous>)');
   });
 });

@@ -2,12 +2,11 @@ import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, cancel, defer, deny } from '../../src/policies/decisions.js';
 import { denyTools } from '../../src/policies/denyTools.js';
-import type { DecisionInput } from '../../src/policies/types.js';
+import type { DecisionInput, PolicyRequest } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('denyTools', () => {
@@ -18,9 +17,9 @@ describe('denyTools', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       expectObservable(empty$.pipe(denyTools(['rm']))).toBe('|');
       expectObservable(never$.pipe(denyTools(['rm']))).toBe('-');
       expectObservable(error$.pipe(denyTools(['rm']))).toBe('--#');
@@ -32,7 +31,7 @@ describe('denyTools', () => {
 
   it('denies one listed tool, naming it', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission('write');
+      const a = inputOf(permission('write'));
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(denyTools(['write', 'edit']))).toBe('-A|', { A: to(a, deny('tool write is not allowed')) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -42,10 +41,10 @@ describe('denyTools', () => {
   it('sends everything else to the fallback (default: defer to the host)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, b, c, d] = [
-        permission('rm'),
-        permission('read'),
-        makeRequest('question', { toolName: 'rm' }),
-        makeRequest('permission', { toolName: undefined, method: 'confirm', options: [] }),
+        inputOf(permission('rm')),
+        inputOf(permission('read')),
+        inputOf(makeRequest('question', { toolName: 'rm' })),
+        inputOf(makeRequest('permission', { toolName: undefined, method: 'confirm', options: [] })),
       ] as const;
       const request$ = cold('-a(bcd)|', { a, b, c, d });
       const expected = '     -A(BCD)|';
@@ -61,7 +60,7 @@ describe('denyTools', () => {
 
   it('takes a predicate; one that throws denies (fail closed)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('mcp_fetch'), permission('read'), permission('weird')] as const;
+      const [a, b, c] = [inputOf(permission('mcp_fetch')), inputOf(permission('read')), inputOf(permission('weird'))] as const;
       const request$ = cold('-abc|', { a, b, c });
       const isRisky = (name: string): boolean => {
         if (name === 'weird') throw new Error('unknown tool');
@@ -79,7 +78,7 @@ describe('denyTools', () => {
   it('calls the predicate once per request', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const calls: string[] = [];
-      const a = permission('bash');
+      const a = inputOf(permission('bash'));
       const predicate = (name: string): boolean => (calls.push(name), calls.length > 1);
       expectObservable(cold('a|', { a }).pipe(denyTools(predicate, autoApprove()))).toBe('A|', { A: to(a, allow()) });
       scheduler.flush();
@@ -89,7 +88,7 @@ describe('denyTools', () => {
 
   it('denies at once while the fallback asks the host about concurrent requests; host errors fail closed', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c] = [permission('bash'), permission('rm'), makeRequest('choice')] as const;
+      const [a, b, c] = [inputOf(permission('bash')), inputOf(permission('rm')), inputOf(makeRequest('choice'))] as const;
       const slow = cold<DecisionInput>('--y|', { y: true });
       const failing = cold<DecisionInput>('-#');
       const request$ = cold('          -abc|', { a, b, c });
@@ -108,8 +107,8 @@ describe('denyTools', () => {
   it('emits nothing for a request withdrawn while the fallback host is slow, and tears down on unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission('bash'), { signal: withdraw.signal });
-      const b = permission('edit');
+      const a = inputOf(permission('bash'), { signal: withdraw.signal });
+      const b = inputOf(permission('edit'));
       const host = cold<DecisionInput>('---y|', { y: true });
       const request$ = hot('           -a---b---', { a, b });
       const unsub = '                   ^-------!';

@@ -1,12 +1,11 @@
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { allow, allowAlways, answer, cancel, defer, deny } from '../../src/policies/decisions.js';
 import { rememberAlways } from '../../src/policies/rememberAlways.js';
-import type { DecisionInput } from '../../src/policies/types.js';
+import type { DecisionInput, PolicyRequest } from '../../src/policies/types.js';
 import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 describe('rememberAlways', () => {
@@ -17,9 +16,9 @@ describe('rememberAlways', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       expectObservable(empty$.pipe(rememberAlways())).toBe('|');
       expectObservable(never$.pipe(rememberAlways())).toBe('-');
       expectObservable(error$.pipe(rememberAlways())).toBe('--#');
@@ -31,7 +30,7 @@ describe('rememberAlways', () => {
 
   it('passes one request to inner (default: defer)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(rememberAlways())).toBe('-A|', { A: to(a, defer()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -41,17 +40,17 @@ describe('rememberAlways', () => {
   it('after allowAlways for a tool, allows that tool without asking inner; other tools and kinds still ask', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, b, c, d, e] = [
-        permission('bash'),
-        permission('edit'),
-        permission('bash'),
-        makeRequest('question', { toolName: 'bash' }),
-        permission('bash'),
+        inputOf(permission('bash')),
+        inputOf(permission('edit')),
+        inputOf(permission('bash')),
+        inputOf(makeRequest('question', { toolName: 'bash' })),
+        inputOf(permission('bash')),
       ] as const;
       const asked: string[] = [];
       const replies: Record<string, DecisionInput> = {
-        [a.requestId]: 'Approve always',
-        [b.requestId]: true,
-        [d.requestId]: 'sure',
+        [a.request.requestId]: 'Approve always',
+        [b.request.requestId]: true,
+        [d.request.requestId]: 'sure',
       };
       const host = (request: InteractionRequest) => (asked.push(request.requestId), cold<DecisionInput>('-r|', { r: replies[request.requestId] }));
       const request$ = cold('-ab--c-d-e|', { a, b, c, d, e });
@@ -65,13 +64,13 @@ describe('rememberAlways', () => {
       });
       expectSubscriptions(request$.subscriptions).toBe('^---------!');
       scheduler.flush();
-      expect(asked).toEqual([a.requestId, b.requestId, d.requestId]);
+      expect(asked).toEqual([a.request.requestId, b.request.requestId, d.request.requestId]);
     });
   });
 
   it('keeps the memory per subscription (per session)', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const [a, b] = [permission('bash'), permission('bash')] as const;
+      const [a, b] = [inputOf(permission('bash')), inputOf(permission('bash'))] as const;
       const policy = rememberAlways(askHost(() => [allowAlways()]));
       expectObservable(cold('ab|', { a, b }).pipe(policy)).toBe('AB|', { A: to(a, allowAlways()), B: to(b, allow()) });
       // A second subscription (another session) starts with no memory.
@@ -82,16 +81,16 @@ describe('rememberAlways', () => {
   it('does not remember a denied or failed tool, nor a permission without a tool name', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const [a, b, c, d] = [
-        permission('rm'),
-        permission('rm'),
-        makeRequest('permission', { toolName: undefined }),
-        makeRequest('permission', { toolName: undefined }),
+        inputOf(permission('rm')),
+        inputOf(permission('rm')),
+        inputOf(makeRequest('permission', { toolName: undefined })),
+        inputOf(makeRequest('permission', { toolName: undefined })),
       ] as const;
       const replies = new Map<InteractionRequest, DecisionInput>([
-        [a, false],
-        [b, 'Approve always'],
-        [c, 'Approve always'],
-        [d, 'Deny'],
+        [a.request, false],
+        [b.request, 'Approve always'],
+        [c.request, 'Approve always'],
+        [d.request, 'Deny'],
       ]);
       const policy = rememberAlways(askHost((request) => [replies.get(request)]));
       expectObservable(cold('abcd|', { a, b, c, d }).pipe(policy)).toBe('ABCD|', {
@@ -105,7 +104,7 @@ describe('rememberAlways', () => {
 
   it('keeps host errors inside, fails closed, and does not remember', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, q] = [permission('bash'), makeRequest('question')] as const;
+      const [a, q] = [inputOf(permission('bash')), inputOf(makeRequest('question'))] as const;
       const host = cold<DecisionInput>('-#');
       expectObservable(cold('aq|', { a, q }).pipe(rememberAlways(askHost(() => host)))).toBe('-A(Q|)', {
         A: to(a, deny('policy error: error')),
@@ -118,8 +117,8 @@ describe('rememberAlways', () => {
   it('emits nothing for a withdrawn request, and tears inner down on unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission('bash'), { signal: withdraw.signal });
-      const b = permission('edit');
+      const a = inputOf(permission('bash'), { signal: withdraw.signal });
+      const b = inputOf(permission('edit'));
       const host = cold<DecisionInput>('---y|', { y: allowAlways() });
       const request$ = hot('           -a-b-----', { a, b });
       const unsub = '                   ^----!';

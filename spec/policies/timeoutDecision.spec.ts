@@ -1,16 +1,14 @@
-import { delay, filter, map, mergeMap, type OperatorFunction } from 'rxjs';
+import { delay, filter, map, mergeMap, tap, type OperatorFunction } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { askHost } from '../../src/policies/askHost.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
-import { withPolicyContext } from '../../src/policies/context.js';
 import { decisionTimeout$ } from '../../src/policies/decisionTimeout.js';
 import { allow, answer, cancel, deny } from '../../src/policies/decisions.js';
 import { timeoutDecision } from '../../src/policies/timeoutDecision.js';
-import type { DecisionInput, Policy, PolicyAnswer } from '../../src/policies/types.js';
+import type { DecisionInput, Policy, PolicyAnswer, PolicyRequest } from '../../src/policies/types.js';
 import { defer } from '../../src/policies/decisions.js';
-import type { InteractionRequest } from '../../src/protocol/events.js';
-import { answerFor as to, fakeSession, makeRequest, permission } from '../helpers/requests.js';
+import { answerFor as to, fakeSession, inputOf, makeRequest, permission } from '../helpers/requests.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 /** An asymmetric matcher where a string is expected (marble values are compared with toEqual). */
@@ -30,9 +28,9 @@ describe('timeoutDecision', () => {
 
   it('mirrors an empty, a never-ending and an erroring source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const empty$ = cold<InteractionRequest>('|');
-      const never$ = cold<InteractionRequest>('-');
-      const error$ = cold<InteractionRequest>('--#');
+      const empty$ = cold<PolicyRequest>('|');
+      const never$ = cold<PolicyRequest>('-');
+      const error$ = cold<PolicyRequest>('--#');
       expectObservable(empty$.pipe(timeoutDecision(5, false))).toBe('|');
       expectObservable(never$.pipe(timeoutDecision(5, false))).toBe('-');
       expectObservable(error$.pipe(timeoutDecision(5, false))).toBe('--#');
@@ -44,7 +42,7 @@ describe('timeoutDecision', () => {
 
   it('answers a request the inner policy deferred with the decision, ms after it arrived', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('-a|', { a });
       expectObservable(request$.pipe(timeoutDecision(5, false))).toBe('-D----(A|)', { D: to(a, defer()), A: to(a, deny()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
@@ -53,7 +51,7 @@ describe('timeoutDecision', () => {
 
   it('passes an inner defer on once (the session shows the request to the host), then answers at the timeout', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const twice: Policy = (requests$) => requests$.pipe(mergeMap((request) => [to(request, defer()), to(request, defer())]));
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(3, false, twice))).toBe('D--(A|)', { D: to(a, defer()), A: to(a, deny()) });
     });
@@ -61,10 +59,10 @@ describe('timeoutDecision', () => {
 
   it('lets an inner answer that comes in time win, and cancels its timer', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b] = [permission('bash'), permission('edit')] as const;
+      const [a, b] = [inputOf(permission('bash')), inputOf(permission('edit'))] as const;
       const hosts: Record<string, ReturnType<typeof cold<DecisionInput>>> = {
-        [a.requestId]: cold('--y|', { y: true }),
-        [b.requestId]: cold('-------y|', { y: true }),
+        [a.request.requestId]: cold('--y|', { y: true }),
+        [b.request.requestId]: cold('-------y|', { y: true }),
       };
       const request$ = cold('-ab|', { a, b });
       const expected = '     ---A---(B|)';
@@ -74,15 +72,15 @@ describe('timeoutDecision', () => {
         B: to(b, deny('too slow')),
       });
       expectSubscriptions(request$.subscriptions).toBe('^--!');
-      expectSubscriptions(hosts[a.requestId]?.subscriptions ?? []).toBe('-^-!');
+      expectSubscriptions(hosts[a.request.requestId]?.subscriptions ?? []).toBe('-^-!');
       // The slow host is dismissed when the timeout answers its request.
-      expectSubscriptions(hosts[b.requestId]?.subscriptions ?? []).toBe('--^----!');
+      expectSubscriptions(hosts[b.request.requestId]?.subscriptions ?? []).toBe('--^----!');
     });
   });
 
   it('answers many concurrent requests, each on its own clock, coercing the decision per kind', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [p, q, c] = [permission(), makeRequest('question'), makeRequest('choice')] as const;
+      const [p, q, c] = [inputOf(permission()), inputOf(makeRequest('question')), inputOf(makeRequest('choice'))] as const;
       const request$ = cold('-pq-c|', { p, q, c });
       const expected = '     ----PQ-(C|)';
       expectObservable(request$.pipe(timeoutDecision(3, 'blue'), settling)).toBe(expected, {
@@ -96,14 +94,14 @@ describe('timeoutDecision', () => {
 
   it('fails closed when the decision does not fit the request (cancel for a question)', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const q = makeRequest('question');
+      const q = inputOf(makeRequest('question'));
       expectObservable(cold('q|', { q }).pipe(timeoutDecision(2, false), settling)).toBe('--(Q|)', { Q: to(q, cancel()) });
     });
   });
 
   it('answers only once when the inner policy answers synchronously', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, q] = [permission(), makeRequest('question')] as const;
+      const [a, q] = [inputOf(permission()), inputOf(makeRequest('question'))] as const;
       const request$ = cold('-aq|', { a, q });
       expectObservable(request$.pipe(timeoutDecision(3, undefined, autoApprove()), settling)).toBe('-A---(Q|)', {
         A: to(a, allow()),
@@ -115,7 +113,7 @@ describe('timeoutDecision', () => {
 
   it('dismisses the host when the timeout answers, and askHost moves on to its next request', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b] = [permission('bash'), permission('edit')] as const;
+      const [a, b] = [inputOf(permission('bash')), inputOf(permission('edit'))] as const;
       const signals: AbortSignal[] = [];
       const host = cold<DecisionInput>('----y|', { y: true });
       const request$ = cold('          ab-----|', { a, b });
@@ -135,7 +133,7 @@ describe('timeoutDecision', () => {
 
   it('ignores a late answer from an inner policy that does not watch the signal', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const request$ = cold('a-----|', { a });
       const stubborn: Policy = (requests$) => requests$.pipe(delay(4), map((request) => to(request, allow())));
       expectObservable(request$.pipe(timeoutDecision(2, false, stubborn))).toBe('--A---|', { A: to(a, deny()) });
@@ -143,21 +141,24 @@ describe('timeoutDecision', () => {
     });
   });
 
-  it('passes the inner policy a copy of the request with the same data and session', () => {
+  it('passes the inner policy the same request and session, with a signal of its own', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = withPolicyContext(permission(), { signal: new AbortController().signal, session: fakeSession });
-      const seen: { request: InteractionRequest; session: unknown }[] = [];
-      const inner = askHost((request, { session }) => (seen.push({ request, session }), [true]));
+      const a = inputOf(permission(), { signal: new AbortController().signal, session: fakeSession });
+      const seen: PolicyRequest[] = [];
+      const inner: Policy = (request$) => request$.pipe(tap((input) => seen.push(input)), askHost(() => [true]));
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(2, false, inner))).toBe('A|', { A: to(a, allow()) });
       scheduler.flush();
-      expect(seen[0]?.request).toEqual(a);
+      expect(seen[0]?.request).toBe(a.request);
       expect(seen[0]?.session).toBe(fakeSession);
+      expect(seen[0]?.signal).not.toBe(a.signal);
+      expect(seen[0]?.signal.aborted).toBe(true); // settled here
+      expect(a.signal.aborted).toBe(false);
     });
   });
 
   it('keeps inner host errors inside (fail closed before the timeout)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const host = cold<DecisionInput>('-#', undefined, new Error('gone'));
       const request$ = cold('          a|', { a });
       expectObservable(request$.pipe(timeoutDecision(5, true, askHost(() => host)))).toBe('-(A|)', {
@@ -170,7 +171,7 @@ describe('timeoutDecision', () => {
   it('emits nothing for a withdrawn request, neither from the inner policy nor from the timer', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission(), { signal: withdraw.signal });
+      const a = inputOf(permission(), { signal: withdraw.signal });
       const host = cold<DecisionInput>('------y|', { y: true });
       const request$ = cold('          -a|', { a });
       scheduler.schedule(() => withdraw.abort(), 3);
@@ -181,7 +182,7 @@ describe('timeoutDecision', () => {
 
   it('tears the timers and the inner policy down on early unsubscribe', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const host = cold<DecisionInput>('------y|', { y: true });
       const request$ = hot('           -a------', { a });
       const unsub = '                   ^---!';
@@ -193,7 +194,7 @@ describe('timeoutDecision', () => {
 
   it('uses the scheduler it is given', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = permission();
+      const a = inputOf(permission());
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(4, true, undefined, { scheduler }), settling)).toBe('----(A|)', {
         A: to(a, allow()),
       });
@@ -202,7 +203,7 @@ describe('timeoutDecision', () => {
 
   it('waits out a duration over 2^31 ms in full, and never times out with Infinity', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const a = permission();
+      const a = inputOf(permission());
       const long = 2 ** 31 + 5;
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(long, false), settling)).toBe(`${long}ms (A|)`, { A: to(a, deny()) });
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(Infinity, false), settling)).toBe('-');
@@ -227,7 +228,7 @@ describe('decisionTimeout$', () => {
 
   it('answers with the coerced decision after ms', () => {
     scheduler.run(({ expectObservable }) => {
-      const c = makeRequest('choice');
+      const c = inputOf(makeRequest('choice'));
       expectObservable(decisionTimeout$(c, 3, 2, scheduler)).toBe('---(C|)', { C: to(c, answer('blue')) });
     });
   });
@@ -235,18 +236,18 @@ describe('decisionTimeout$', () => {
   it('emits nothing when the request is withdrawn first (or already was)', () => {
     scheduler.run(({ expectObservable }) => {
       const withdraw = new AbortController();
-      const a = withPolicyContext(permission(), { signal: withdraw.signal });
+      const a = inputOf(permission(), { signal: withdraw.signal });
       scheduler.schedule(() => withdraw.abort(), 2);
       expectObservable(decisionTimeout$(a, 3, true)).toBe('--|');
       const gone = new AbortController();
       gone.abort();
-      expectObservable(decisionTimeout$(withPolicyContext(permission(), { signal: gone.signal }), 3, true)).toBe('|');
+      expectObservable(decisionTimeout$(inputOf(permission(), { signal: gone.signal }), 3, true)).toBe('|');
     });
   });
 
   it('fails closed for a decision that does not fit', () => {
     scheduler.run(({ expectObservable }) => {
-      const a = permission();
+      const a = inputOf(permission());
       expectObservable(decisionTimeout$(a, 1, 'maybe')).toBe('-(A|)', {
         A: to(a, deny(stringMatching(/^policy error: .*"maybe" is not one of its options/))),
       });

@@ -327,7 +327,7 @@ describe('fault injection: failed writes nobody awaits', () => {
   // PiSession writes a policy's decision without a caller to reject (#answerQuietly); a write
   // that fails (pi closed its stdin: EPIPE) must not become an unhandled rejection. (This was a
   // bug once: a bare `void this.#answer(…)`.)
-  const answerEverything: Policy = (request$) => request$.pipe(map((request) => ({ requestId: request.requestId, decision: cancel() })));
+  const answerEverything: Policy = (request$) => request$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: cancel() })));
 
   it('a policy answer that fails to write (EPIPE) is not an unhandled rejection', async () => {
     const session = await tracker.start('close-stdin', { terminateTimeoutMs: 300 }, { client: { policy: answerEverything } });

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { EMPTY, filter, firstValueFrom, mergeMap, of, takeWhile, throwError, timeout, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoApprove } from '../../src/policies/autoApprove.js';
-import type { Policy, PolicyAnswer } from '../../src/policies/types.js';
-import type { InteractionRequest, PiEvent } from '../../src/protocol/events.js';
+import type { Policy, PolicyAnswer, PolicyRequest } from '../../src/policies/types.js';
+import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
@@ -104,10 +104,10 @@ describe.concurrent('the approval extension fails closed (real pi CLI, bash crea
     let turn = 0;
     // One operator that fails a different way on each request; the session restarts it after
     // each failure (a fresh subscription; `turn` lives outside, so it moves on).
-    const failing: Policy = (request$: Observable<InteractionRequest>) =>
+    const failing: Policy = (request$: Observable<PolicyRequest>) =>
       request$.pipe(
-        takeWhile((request) => !(request.kind === 'permission' && failures[turn] === 'completes')),
-        mergeMap((request): Observable<PolicyAnswer> => {
+        takeWhile(({ request }) => !(request.kind === 'permission' && failures[turn] === 'completes')),
+        mergeMap(({ request }): Observable<PolicyAnswer> => {
           const failure = failures[turn++];
           if (failure === 'throws') return throwError(() => new Error('policy bug'));
           if (failure === 'invalid answer') return of({ requestId: request.requestId, decision: 'perhaps' as never });

@@ -58,7 +58,7 @@ beforeAll(async () => {
   // Approves everything but a command that says DANGEROUS; remembers what it was asked.
   const policy: Policy = (request$) =>
     request$.pipe(
-      map((request) => {
+      map(({ request }) => {
         requests.push(request);
         const command = String((request.args as { command?: unknown } | undefined)?.command);
         return { requestId: request.requestId, decision: command.includes('DANGEROUS') ? deny('not that one') : allow() };

@@ -11,7 +11,7 @@ import type { PiEvent } from '../../src/protocol/events.js';
 import { InteractionDesk, type RequestFields } from '../../src/session/InteractionDesk.js';
 import { SessionEvents } from '../../src/session/SessionEvents.js';
 
-const fields = (requestId: string): RequestFields => ({ type: 'interaction_request', requestId, kind: 'permission', method: 'confirm', prompt: { title: 'Allow tool: bash', message: 'x' }, options: [], toolName: 'bash' }) as RequestFields;
+const fields = (requestId: string): RequestFields => ({ type: 'interaction_request', requestId, kind: 'permission', method: 'confirm', prompt: { title: 'Allow tool: bash', message: 'x' }, options: [], toolName: 'bash' });
 
 function desk(policy: Policy, defaultPolicy = false) {
   const written: object[] = [];
@@ -38,7 +38,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('InteractionDesk', () => {
   it('a decided request is answered, then recorded (handledBy policy), never pending', async () => {
-    const { desk: d, written, published, counts } = desk((request$) => request$.pipe(map((request) => ({ requestId: request.requestId, decision: deny('no') }))));
+    const { desk: d, written, published, counts } = desk((request$) => request$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: deny('no') }))));
     d.open(fields('r1'), {}, 10);
     await settle();
     expect(written).toEqual([{ type: 'extension_ui_response', id: 'r1', confirmed: false }]);
@@ -51,7 +51,7 @@ describe('InteractionDesk', () => {
     let later!: (requestId: string) => void;
     const deferThenAllow: Policy = (request$) =>
       request$.pipe(
-        mergeMap((request) =>
+        mergeMap(({ request }) =>
           merge(
             of({ requestId: request.requestId, decision: { kind: 'defer' as const } }),
             new Promise<PolicyAnswer>((resolve) => (later = (id) => resolve({ requestId: id, decision: deny('too late') }))),
@@ -75,7 +75,7 @@ describe('InteractionDesk', () => {
     let later!: (requestId: string) => void;
     const deferThenDeny: Policy = (request$) =>
       request$.pipe(
-        mergeMap((request) =>
+        mergeMap(({ request }) =>
           merge(
             of({ requestId: request.requestId, decision: { kind: 'defer' as const } }),
             new Promise<PolicyAnswer>((resolve) => (later = (id) => resolve({ requestId: id, decision: deny('timed out') }))),
@@ -94,7 +94,7 @@ describe('InteractionDesk', () => {
   it('a policy that errors: what it held is denied, and a fresh one decides the next request', async () => {
     let calls = 0;
     const flaky: Policy = (request$) =>
-      request$.pipe(mergeMap((request) => (++calls === 1 ? throwError(() => new Error('boom')) : of({ requestId: request.requestId, decision: allow() }))));
+      request$.pipe(mergeMap(({ request }) => (++calls === 1 ? throwError(() => new Error('boom')) : of({ requestId: request.requestId, decision: allow() }))));
     const { desk: d, written, published } = desk(flaky);
     d.open(fields('r1'), {}, 10);
     d.open(fields('r2'), {}, 10);

@@ -62,7 +62,7 @@ describe('PiSession interaction requests', () => {
 
   it('a policy that answers one request twice: only the first answer reaches pi', async () => {
     const twice: Policy = (request$) =>
-      request$.pipe(mergeMap((request) => of({ requestId: request.requestId, decision: allow() }, { requestId: request.requestId, decision: { kind: 'deny' as const } })));
+      request$.pipe(mergeMap(({ request }) => of({ requestId: request.requestId, decision: allow() }, { requestId: request.requestId, decision: { kind: 'deny' as const } })));
     const { session, transport, answers } = await started(twice);
     transport.emitFrame(confirm('r1'));
     await settle();

@@ -307,7 +307,7 @@ describe('PiSession (fake transport)', () => {
     });
 
     it('fails closed on an answer that does not fit the request', async () => {
-      const wrong: Policy = (requests$) => requests$.pipe(map((request) => ({ requestId: request.requestId, decision: { kind: 'answer' as const, value: 'purple' } })));
+      const wrong: Policy = (requests$) => requests$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: { kind: 'answer' as const, value: 'purple' } })));
       const { session, transport } = setup({ policy: wrong });
       await session.start();
       transport.emitFrame({ type: 'extension_ui_request', id: 'c1', method: 'select', title: 'Pick', options: ['red', 'green'] });

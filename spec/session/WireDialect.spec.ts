@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WireDialect } from '../../src/session/WireDialect.js';
-import { VirtualTimeScheduler } from 'rxjs';
+import { lastValueFrom, of, throwError, VirtualTimeScheduler } from 'rxjs';
 
 const options = (dialect: 'pi-0.73' | 'pi-1' | 'omp', version?: string) => ({ dialect, version, scheduler: new VirtualTimeScheduler(), startTimeoutMs: 1_000, stderrTail: () => 'tail' });
 
@@ -18,7 +18,7 @@ describe('WireDialect', () => {
   it('omp: waits for ready, then negotiates protocol v2 when offered', async () => {
     const dialect = new WireDialect(options('omp'));
     const sent: unknown[] = [];
-    const handshake = dialect.handshake((command) => (sent.push(command), Promise.resolve({ protocolVersion: 2 })));
+    const handshake = lastValueFrom(dialect.handshake$((command) => (sent.push(command), of({ protocolVersion: 2 }))));
     dialect.onReady({ type: 'ready', supportedProtocolVersions: [1, 2] } as never);
     await handshake;
     expect(sent).toEqual([{ type: 'negotiate_protocol', protocolVersion: 2 }]);
@@ -28,12 +28,12 @@ describe('WireDialect', () => {
   it('omp: no ready frame within startTimeoutMs is a PiStartError (virtual time)', async () => {
     const scheduler = new VirtualTimeScheduler();
     const dialect = new WireDialect({ ...options('omp'), scheduler });
-    const handshake = dialect.handshake(() => Promise.resolve(undefined));
+    const handshake = lastValueFrom(dialect.handshake$(() => of(undefined)));
     scheduler.flush();
     await expect(handshake).rejects.toThrow(/no ready frame within 1000 ms/);
   });
 
   it('pi has no ready frame: the handshake is done at once', async () => {
-    await expect(new WireDialect(options('pi-0.73')).handshake(() => Promise.reject(new Error('not sent')))).resolves.toBeUndefined();
+    await expect(lastValueFrom(new WireDialect(options('pi-0.73')).handshake$(() => throwError(() => new Error('not sent'))))).resolves.toBeUndefined();
   });
 });

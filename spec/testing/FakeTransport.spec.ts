@@ -219,7 +219,7 @@ describe('FakeTransport', () => {
       const transport = new FakeTransport({ onClose: 'hang' });
       await transport.start();
       let closed = false;
-      const closing = transport.close().then((result) => {
+      const closing = Promise.resolve(transport.close()).then((result) => {
         closed = true;
         return result;
       });

@@ -1,11 +1,10 @@
 import { connect, filter, map, merge } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { InteractionRequest } from '../protocol/events.js';
 import { askHost } from './askHost.js';
 import { allow } from './decisions.js';
 import { answerOf } from './internal/answerOf.js';
 import { named } from './internal/named.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyRequest } from './types.js';
 
 /**
  * Approves permission requests for the named tools; every other request goes to `fallback`.
@@ -25,18 +24,18 @@ import type { Policy } from './types.js';
  */
 export function allowTools(names: Iterable<string>, fallback: Policy = askHost()): Policy {
   const allowed = new Set(names);
-  const approved = (request: InteractionRequest): boolean =>
+  const approved = ({ request }: PolicyRequest): boolean =>
     request.kind === 'permission' && request.toolName !== undefined && allowed.has(request.toolName);
-  return named(`allowTools(${[...allowed].join(', ')})`, (request$: Observable<InteractionRequest>) =>
+  return named(`allowTools(${[...allowed].join(', ')})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
       connect((shared$) =>
         merge(
           shared$.pipe(
             filter(approved),
-            map((request) => answerOf(request, allow())),
+            map(({ request }) => answerOf(request, allow())),
           ),
           shared$.pipe(
-            filter((request) => !approved(request)),
+            filter((input) => !approved(input)),
             fallback,
           ),
         ),

@@ -2,14 +2,13 @@ import { catchError, concatMap, defaultIfEmpty, map, mergeMap, of, take, takeUnt
 import type { Observable, ObservableInput } from 'rxjs';
 import { PiDriverError } from '../errors.js';
 import type { InteractionRequest } from '../protocol/events.js';
-import { policyContext } from './context.js';
 import { coerceDecision, defer, isDecision } from './decisions.js';
 import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { fromAbortSignal } from './internal/fromAbortSignal.js';
 import { fromAbortable } from './internal/fromAbortable.js';
 import { named } from './internal/named.js';
-import type { DecisionInput, Policy, PolicyAnswer, PolicyContext } from './types.js';
+import type { DecisionInput, Policy, PolicyAnswer, PolicyContext, PolicyRequest } from './types.js';
 
 /**
  * A host callback: asked about one request, it answers with a {@link DecisionInput} directly, or
@@ -68,8 +67,8 @@ export interface AskHostOptions {
  */
 export function askHost(callback?: HostCallback, options: AskHostOptions = {}): Policy {
   if (callback === undefined) {
-    return named('askHost', (request$: Observable<InteractionRequest>) =>
-      request$.pipe(map((request) => answerOf(request, defer()))),
+    return named('askHost', (request$: Observable<PolicyRequest>) =>
+      request$.pipe(map(({ request }) => answerOf(request, defer()))),
     );
   }
   const concurrency = options.concurrency ?? 1;
@@ -78,19 +77,20 @@ export function askHost(callback?: HostCallback, options: AskHostOptions = {}): 
       code: 'PI_INVALID_ARGUMENT',
     });
   }
-  const ask = (request: InteractionRequest): Observable<PolicyAnswer> => {
-    const context = policyContext(request);
-    return fromAbortable((signal) => asObservableInput(callback(request, { ...context, signal })), context.signal).pipe(
+  const ask = ({ request, signal: withdrawn, session }: PolicyRequest): Observable<PolicyAnswer> => {
+    // The host's own signal: aborts when the request is withdrawn, and once its answer is taken.
+    const context = (signal: AbortSignal): PolicyContext => (session === undefined ? { signal } : { signal, session });
+    return fromAbortable((signal) => asObservableInput(callback(request, context(signal))), withdrawn).pipe(
       take(1),
       map((input) => coerceDecision(request, input)),
       defaultIfEmpty(undefined),
       map((decision) => decision ?? failClosed(request, 'the host callback completed without an answer')),
       catchError((error: unknown) => of(failClosed(request, error))),
       map((decision) => answerOf(request, decision)),
-      takeUntil(fromAbortSignal(context.signal)),
+      takeUntil(fromAbortSignal(withdrawn)),
     );
   };
-  return named('askHost', (request$: Observable<InteractionRequest>) =>
+  return named('askHost', (request$: Observable<PolicyRequest>) =>
     request$.pipe(concurrency === 1 ? concatMap(ask) : mergeMap(ask, concurrency)),
   );
 }

@@ -4,7 +4,7 @@ import type { InteractionRequest } from '../protocol/events.js';
 import { askHost } from './askHost.js';
 import { PendingRequests } from './internal/PendingRequests.js';
 import { named } from './internal/named.js';
-import type { Policy, PolicyAnswer } from './types.js';
+import type { Policy, PolicyAnswer, PolicyRequest } from './types.js';
 
 /** One line of an audit log: a request as it arrived (no `answer`), or the answer it got. */
 export interface AuditEntry {
@@ -44,17 +44,17 @@ export function auditLog(sink: (entry: AuditEntry) => void, inner: Policy = askH
       // Auditing must not change decisions: a failing sink is the sink's problem.
     }
   };
-  return named(`auditLog(${inner.name || '<anonymous>'})`, (request$: Observable<InteractionRequest>) =>
+  return named(`auditLog(${inner.name || '<anonymous>'})`, (request$: Observable<PolicyRequest>) =>
     deferred(() => {
       const pending = new PendingRequests();
       return request$.pipe(
-        tap((request) => {
-          pending.add(request);
-          write({ request, at: scheduler.now() });
+        tap((input) => {
+          pending.add(input);
+          write({ request: input.request, at: scheduler.now() });
         }),
         inner,
         tap((answer) => {
-          const request = pending.take(answer);
+          const request = pending.take(answer)?.request;
           if (request !== undefined) write({ request, answer, at: scheduler.now() });
         }),
       );

@@ -6,7 +6,7 @@ import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { named } from './internal/named.js';
 import { safePredicate } from './internal/safePredicate.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyRequest } from './types.js';
 
 /** Options of {@link autoApprove}. */
 export interface AutoApproveOptions {
@@ -34,9 +34,9 @@ export interface AutoApproveOptions {
 export function autoApprove(options: AutoApproveOptions = {}): Policy {
   const approval = options.always === true ? allowAlways() : allow();
   const predicate = options.allow ?? (() => true);
-  return named('autoApprove', (request$: Observable<InteractionRequest>) =>
+  return named('autoApprove', (request$: Observable<PolicyRequest>) =>
     request$.pipe(
-      map((request) => {
+      map(({ request }) => {
         if (request.kind !== 'permission') return answerOf(request, defer());
         const verdict = safePredicate(predicate, request);
         if ('error' in verdict) return answerOf(request, failClosed(request, verdict.error));

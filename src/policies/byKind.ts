@@ -1,10 +1,10 @@
 import { connect, filter, merge } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { INTERACTION_KINDS } from '../protocol/events.js';
-import type { InteractionKind, InteractionRequest } from '../protocol/events.js';
+import type { InteractionKind } from '../protocol/events.js';
 import { askHost } from './askHost.js';
 import { named } from './internal/named.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyRequest } from './types.js';
 
 /** A policy per request kind, for {@link byKind}. */
 export type PoliciesByKind = { readonly [K in InteractionKind]?: Policy };
@@ -28,18 +28,18 @@ export type PoliciesByKind = { readonly [K in InteractionKind]?: Policy };
 export function byKind(routes: PoliciesByKind, fallback: Policy = askHost()): Policy {
   const routed = INTERACTION_KINDS.filter((kind) => routes[kind] !== undefined);
   const unrouted = new Set<InteractionKind>(INTERACTION_KINDS.filter((kind) => routes[kind] === undefined));
-  return named(`byKind(${routed.join(', ')})`, (request$: Observable<InteractionRequest>) =>
+  return named(`byKind(${routed.join(', ')})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
       connect((shared$) =>
         merge(
           ...routed.map((kind) =>
             shared$.pipe(
-              filter((request) => request.kind === kind),
+              filter(({ request }) => request.kind === kind),
               routes[kind] as Policy,
             ),
           ),
           shared$.pipe(
-            filter((request) => unrouted.has(request.kind)),
+            filter(({ request }) => unrouted.has(request.kind)),
             fallback,
           ),
         ),

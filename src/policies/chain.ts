@@ -19,16 +19,15 @@ import {
 } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { PiDriverError } from '../errors.js';
-import type { InteractionRequest } from '../protocol/events.js';
 import { defer } from './decisions.js';
 import { PendingRequests } from './internal/PendingRequests.js';
 import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { named } from './internal/named.js';
-import type { Policy, PolicyAnswer } from './types.js';
+import type { Policy, PolicyAnswer, PolicyRequest } from './types.js';
 
 /** What one stage of a chain does with a request: answer it, or pass it to the next stage. */
-type Step = { readonly answer: PolicyAnswer } | { readonly next: InteractionRequest };
+type Step = { readonly answer: PolicyAnswer } | { readonly next: PolicyRequest };
 
 /**
  * Offers each request to the policies in order: the first answer that isn't `defer` wins; a
@@ -36,8 +35,9 @@ type Step = { readonly answer: PolicyAnswer } | { readonly next: InteractionRequ
  *
  * Each policy is subscribed once per subscription of the chain and sees a stream of requests:
  * all of them for the first policy, and for policy N+1 only those policy N deferred, *after* it
- * deferred them. So stateful policies keep their state across requests ({@link rememberAlways})
- * and {@link askHost} still asks one at a time.
+ * deferred them (the same {@link PolicyRequest}s, signal and session included). So stateful
+ * policies keep their state across requests ({@link rememberAlways}) and {@link askHost} still
+ * asks one at a time.
  *
  * A policy that errors, or completes while requests are still coming, fails closed: the
  * requests it had not answered are denied (permissions) or cancelled (the rest). It is
@@ -58,9 +58,9 @@ type Step = { readonly answer: PolicyAnswer } | { readonly next: InteractionRequ
  */
 export function chain(...policies: readonly Policy[]): Policy {
   const names = policies.map((policy) => policy.name || '<anonymous>').join(', ');
-  const through = (request$: Observable<InteractionRequest>, index: number): Observable<PolicyAnswer> => {
+  const through = (request$: Observable<PolicyRequest>, index: number): Observable<PolicyAnswer> => {
     const policy = policies[index];
-    if (policy === undefined) return request$.pipe(map((request) => answerOf(request, defer())));
+    if (policy === undefined) return request$.pipe(map(({ request }) => answerOf(request, defer())));
     return request$.pipe(
       stage(policy),
       connect((step$) =>
@@ -80,7 +80,7 @@ export function chain(...policies: readonly Policy[]): Policy {
       ),
     );
   };
-  return named(`chain(${names})`, (request$: Observable<InteractionRequest>) => through(request$, 0));
+  return named(`chain(${names})`, (request$: Observable<PolicyRequest>) => through(request$, 0));
 }
 
 /**
@@ -89,7 +89,7 @@ export function chain(...policies: readonly Policy[]): Policy {
  * fresh copy is subscribed when the next request comes (with `retry`, so a policy that keeps
  * dying doesn't nest subscriptions).
  */
-function stage(policy: Policy): (request$: Observable<InteractionRequest>) => Observable<Step> {
+function stage(policy: Policy): (request$: Observable<PolicyRequest>) => Observable<Step> {
   const label = policy.name || '<anonymous>';
   return (request$) =>
     request$.pipe(
@@ -97,9 +97,9 @@ function stage(policy: Policy): (request$: Observable<InteractionRequest>) => Ob
         const pending = new PendingRequests();
         let sourceDone = false;
         // The request that woke a dead policy up: the fresh copy starts with it.
-        let carried: InteractionRequest | undefined;
+        let carried: PolicyRequest | undefined;
         const track$ = shared$.pipe(
-          tap({ next: (request) => pending.add(request), complete: () => (sourceDone = true) }),
+          tap({ next: (input) => pending.add(input), complete: () => (sourceDone = true) }),
           ignoreElements(),
         );
         const requests$ = deferred(() => {
@@ -108,19 +108,19 @@ function stage(policy: Policy): (request$: Observable<InteractionRequest>) => Ob
           return first === undefined ? shared$ : shared$.pipe(startWith(first));
         });
         const route = (answer: PolicyAnswer): Observable<Step> => {
-          const request = pending.take(answer);
-          if (request === undefined) return EMPTY; // unknown, or answered already
-          return of(answer.decision.kind === 'defer' ? { next: request } : { answer });
+          const input = pending.take(answer);
+          if (input === undefined) return EMPTY; // unknown, or answered already
+          return of(answer.decision.kind === 'defer' ? { next: input } : { answer });
         };
         const failPending = (error: unknown): Observable<Step> =>
-          deferred(() => from(pending.drain().map((request) => ({ answer: answerOf(request, failClosed(request, error)) }))));
+          deferred(() => from(pending.drain().map(({ request }) => ({ answer: answerOf(request, failClosed(request, error)) }))));
         const run$ = concat(
           // Called per (re)subscription, so a policy that keeps state in its closure starts afresh.
           deferred(() => policy(requests$)).pipe(mergeMap(route)),
           deferred(() => (sourceDone ? EMPTY : throwError(() => new PiDriverError(`policy ${label} completed`)))),
         ).pipe(
           catchError((error: unknown) => concat(failPending(error), throwError(() => error))),
-          retry({ delay: () => shared$.pipe(take(1), tap((request) => (carried = request))) }),
+          retry({ delay: () => shared$.pipe(take(1), tap((input) => (carried = input))) }),
         );
         // track$ first, so a request is pending before the policy can answer it.
         return merge(track$, run$);

@@ -1,18 +1,17 @@
 import { asyncScheduler, map, takeUntil } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { InteractionRequest } from '../protocol/events.js';
-import { policyContext } from './context.js';
 import { coerceDecision } from './decisions.js';
 import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { fromAbortSignal } from './internal/fromAbortSignal.js';
-import type { Decision, DecisionInput, PolicyAnswer } from './types.js';
+import type { Decision, DecisionInput, PolicyAnswer, PolicyRequest } from './types.js';
 import { longTimer } from '../rx/longTimer.js';
 
 /**
  * The answer a request gets when nobody answered it in time: `decision` (coerced for that
  * request) `ms` after subscription. Emits nothing if the request is withdrawn first (its
- * context signal aborts). If `decision` doesn't fit the request (e.g. `false` for a question) the
+ * `signal` aborts). If `decision` doesn't fit the request (e.g. `false` for a question) the
  * answer fails closed: `deny('policy error: …')` for a permission, `cancel()` for the rest.
  *
  * The building block of {@link timeoutDecision}; use it in a policy of your own to bound how
@@ -22,10 +21,10 @@ import { longTimer } from '../rx/longTimer.js';
  * ```ts
  * // a policy: ask the UI, but deny after 30 s (a withdrawn request gets neither)
  * const policy: Policy = (request$) =>
- *   request$.pipe(mergeMap((request) => race(fromUi(request), decisionTimeout$(request, 30_000, false))));
+ *   request$.pipe(mergeMap((input) => race(fromUi(input.request, input.signal), decisionTimeout$(input, 30_000, false))));
  * ```
  *
- * @param request The request.
+ * @param input The request, with the signal that withdraws it.
  * @param ms How long to wait, in milliseconds.
  * @param decision What to answer then.
  * @param scheduler Time source; default `asyncScheduler` (virtualised by `TestScheduler.run`).
@@ -33,14 +32,15 @@ import { longTimer } from '../rx/longTimer.js';
  * @see {@link timeoutDecision}
  */
 export function decisionTimeout$(
-  request: InteractionRequest,
+  input: PolicyRequest,
   ms: number,
   decision: DecisionInput,
   scheduler: SchedulerLike = asyncScheduler,
 ): Observable<PolicyAnswer> {
+  const { request, signal } = input;
   return longTimer(ms, scheduler).pipe(
     map(() => answerOf(request, coerceSafely(request, decision))),
-    takeUntil(fromAbortSignal(policyContext(request).signal)),
+    takeUntil(fromAbortSignal(signal)),
   );
 }
 

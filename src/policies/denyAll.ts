@@ -1,10 +1,9 @@
 import { map } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { InteractionRequest } from '../protocol/events.js';
 import { defer, deny } from './decisions.js';
 import { answerOf } from './internal/answerOf.js';
 import { named } from './internal/named.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyRequest } from './types.js';
 
 /**
  * Denies every permission request; every other request is answered `defer` (to the next policy
@@ -22,7 +21,7 @@ import type { Policy } from './types.js';
  */
 export function denyAll(message?: string): Policy {
   const refusal = deny(message);
-  return named('denyAll', (request$: Observable<InteractionRequest>) =>
-    request$.pipe(map((request) => answerOf(request, request.kind === 'permission' ? refusal : defer()))),
+  return named('denyAll', (request$: Observable<PolicyRequest>) =>
+    request$.pipe(map(({ request }) => answerOf(request, request.kind === 'permission' ? refusal : defer()))),
   );
 }

@@ -7,7 +7,7 @@ import { answerOf } from './internal/answerOf.js';
 import { failClosed } from './internal/failClosed.js';
 import { named } from './internal/named.js';
 import { safePredicate } from './internal/safePredicate.js';
-import type { Decision, Policy } from './types.js';
+import type { Decision, Policy, PolicyRequest } from './types.js';
 
 /** Which tools {@link denyTools} refuses: a list of names, or a predicate on the tool name. */
 export type ToolMatcher = Iterable<string> | ((toolName: string, request: InteractionRequest) => boolean);
@@ -39,18 +39,18 @@ export function denyTools(tools: ToolMatcher, fallback: Policy = askHost()): Pol
     if ('error' in result) return failClosed(request, result.error);
     return result.ok ? deny(`tool ${request.toolName} is not allowed`) : undefined;
   };
-  return named(`denyTools(${label})`, (request$: Observable<InteractionRequest>) =>
+  return named(`denyTools(${label})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
-      map((request) => ({ request, decision: verdict(request) })),
+      map((input) => ({ input, decision: verdict(input.request) })),
       connect((shared$) =>
         merge(
           shared$.pipe(
             filter((routed) => routed.decision !== undefined),
-            map(({ request, decision }) => answerOf(request, decision as Decision)),
+            map(({ input, decision }) => answerOf(input.request, decision as Decision)),
           ),
           shared$.pipe(
             filter((routed) => routed.decision === undefined),
-            map(({ request }) => request),
+            map(({ input }) => input),
             fallback,
           ),
         ),

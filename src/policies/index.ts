@@ -1,6 +1,6 @@
 /**
- * Interaction policies: RxJS operators from interaction requests to answers, the decision
- * vocabulary, and the wire encoding of answers.
+ * Interaction policies: RxJS operators from interaction requests (each with its signal) to
+ * answers, the decision vocabulary, and the wire encoding of answers.
  */
 export type {
   AllowAlwaysDecision,
@@ -15,11 +15,11 @@ export type {
   Policy,
   PolicyAnswer,
   PolicyContext,
+  PolicyRequest,
   PolicySession,
 } from './types.js';
 export { allow, allowAlways, answer, cancel, coerceDecision, defer, deny, isDecision } from './decisions.js';
 export { toUiResponse } from './toUiResponse.js';
-export { attachPolicyContext, policyContext, withPolicyContext } from './context.js';
 export { askHost } from './askHost.js';
 export type { AskHostOptions, HostCallback } from './askHost.js';
 export { autoApprove } from './autoApprove.js';

@@ -1,12 +1,11 @@
 import { connect, filter, map, merge, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { InteractionRequest } from '../protocol/events.js';
 import { askHost } from './askHost.js';
 import { allow } from './decisions.js';
 import { PendingRequests } from './internal/PendingRequests.js';
 import { answerOf } from './internal/answerOf.js';
 import { named } from './internal/named.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyRequest } from './types.js';
 
 /**
  * Remembers "always" approvals: once `inner` answers `allowAlways` for a tool, later permission
@@ -25,24 +24,24 @@ import type { Policy } from './types.js';
  * @see {@link allowAlways}
  */
 export function rememberAlways(inner: Policy = askHost()): Policy {
-  return named(`rememberAlways(${inner.name || '<anonymous>'})`, (request$: Observable<InteractionRequest>) =>
+  return named(`rememberAlways(${inner.name || '<anonymous>'})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
       connect((shared$) => {
         const always = new Set<string>();
         const pending = new PendingRequests();
-        const remembered = (request: InteractionRequest): boolean =>
+        const remembered = ({ request }: PolicyRequest): boolean =>
           request.kind === 'permission' && request.toolName !== undefined && always.has(request.toolName);
         return merge(
           shared$.pipe(
             filter(remembered),
-            map((request) => answerOf(request, allow())),
+            map(({ request }) => answerOf(request, allow())),
           ),
           shared$.pipe(
-            filter((request) => !remembered(request)),
-            tap((request) => pending.add(request)),
+            filter((input) => !remembered(input)),
+            tap((input) => pending.add(input)),
             inner,
             tap((answer) => {
-              const request = pending.take(answer);
+              const request = pending.take(answer)?.request;
               if (answer.decision.kind === 'allowAlways' && request?.kind === 'permission' && request.toolName !== undefined) {
                 always.add(request.toolName);
               }

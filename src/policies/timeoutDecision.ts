@@ -16,13 +16,11 @@ import {
 } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { PiDriverError } from '../errors.js';
-import type { InteractionRequest } from '../protocol/events.js';
 import { askHost } from './askHost.js';
-import { policyContext, withPolicyContext } from './context.js';
 import { decisionTimeout$ } from './decisionTimeout.js';
 import { named } from './internal/named.js';
 import { isDuration } from '../rx/longTimer.js';
-import type { DecisionInput, Policy } from './types.js';
+import type { DecisionInput, Policy, PolicyRequest } from './types.js';
 
 /** Options of {@link timeoutDecision}. */
 export interface TimeoutDecisionOptions {
@@ -30,10 +28,10 @@ export interface TimeoutDecisionOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-/** A request, and the copy of it `inner` sees: its signal also aborts when the request is settled here. */
+/** A request, and what `inner` sees of it: the same request, with a signal that also aborts when it is settled here. */
 interface Entry {
-  readonly request: InteractionRequest;
-  readonly proxy: InteractionRequest;
+  readonly input: PolicyRequest;
+  readonly proxy: PolicyRequest;
   /** Aborts the proxy's signal and stops forwarding the original one. */
   readonly settle: () => void;
 }
@@ -43,8 +41,8 @@ interface Entry {
  * not answered (or has answered `defer`) `ms` after it arrived gets `decision` instead.
  *
  * An `inner` answer that isn't `defer` and comes in time wins, and cancels the timer. When the
- * time is up, `inner` is told: it sees each request as a copy whose context signal aborts when
- * the original's does *or* when the request is settled here, so {@link askHost} dismisses the
+ * time is up, `inner` is told: it sees each request with a signal of its own that aborts when
+ * the request's does *or* when the request is settled here, so {@link askHost} dismisses the
  * host's prompt and moves on to its next request. A `defer` from `inner` is passed on: the
  * session shows the request to the host (`session.pending$`, `events$`) and takes whichever
  * comes first, `session.respond()` or the timeout's `decision`. So
@@ -75,7 +73,7 @@ export function timeoutDecision(
     throw new PiDriverError(`timeoutDecision: ms must be a number of milliseconds >= 0 (or Infinity), got ${String(ms)}`, { code: 'PI_INVALID_ARGUMENT' });
   }
   const scheduler = options.scheduler ?? asyncScheduler;
-  return named(`timeoutDecision(${ms}, ${inner.name || '<anonymous>'})`, (request$: Observable<InteractionRequest>) =>
+  return named(`timeoutDecision(${ms}, ${inner.name || '<anonymous>'})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
       map(toEntry),
       connect((entry$) => {
@@ -86,9 +84,10 @@ export function timeoutDecision(
         const answered$ = new Subject<string>();
         // Subscribed before `inner`, so a timer exists when `inner` answers synchronously.
         const timeouts$ = entry$.pipe(
-          mergeMap(({ request, settle }) => {
+          mergeMap(({ input, settle }) => {
+            const { request } = input;
             open.add(request.requestId);
-            return decisionTimeout$(request, ms, decision, scheduler).pipe(
+            return decisionTimeout$(input, ms, decision, scheduler).pipe(
               tap(() => open.delete(request.requestId)),
               takeUntil(answered$.pipe(filter((id) => id === request.requestId))),
               finalize(() => {
@@ -121,16 +120,15 @@ export function timeoutDecision(
   );
 }
 
-function toEntry(request: InteractionRequest): Entry {
-  const context = policyContext(request);
+function toEntry(input: PolicyRequest): Entry {
+  const { request, signal } = input;
   const controller = new AbortController();
-  const forward = (): void => controller.abort(context.signal.reason);
-  if (context.signal.aborted) forward();
-  else context.signal.addEventListener('abort', forward, { once: true });
-  const proxy = withPolicyContext({ ...request }, { ...context, signal: controller.signal });
+  const forward = (): void => controller.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
   const settle = (): void => {
-    context.signal.removeEventListener('abort', forward);
+    signal.removeEventListener('abort', forward);
     controller.abort(new PiDriverError(`interaction request ${request.requestId} was settled`, { code: 'PI_REQUEST_SETTLED' }));
   };
-  return { request, proxy, settle };
+  return { input, proxy: { ...input, signal: controller.signal }, settle };
 }

@@ -48,11 +48,28 @@ export interface PolicyAnswer {
 }
 
 /**
- * A policy is an RxJS operator from requests to answers. It may answer in any order, answer
- * `defer` to leave a request to the host, and must not answer the same request twice (later
- * answers are ignored).
+ * What a policy is given for each request: the request itself, with its abort signal and session
+ * beside it. The context travels in the value, so a copy keeps it (`{ ...input }`, or
+ * `{ ...input, request: { ...input.request } }`), and a policy can pass it on, or narrow it
+ * (`{ ...input, signal: mySignal }`), without a lookup.
  */
-export type Policy = OperatorFunction<InteractionRequest, PolicyAnswer>;
+export interface PolicyRequest extends PolicyContext {
+  /** The request, as `events$` will show it. */
+  readonly request: InteractionRequest;
+}
+
+/**
+ * A policy is an RxJS operator from requests (each with its context, a {@link PolicyRequest}) to
+ * answers. It may answer in any order, answer `defer` to leave a request to the host, and must not
+ * answer the same request twice (later answers are ignored).
+ *
+ * ## Example
+ * ```ts
+ * const readsOnly: Policy = (request$) =>
+ *   request$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: request.toolName === 'read' ? allow() : deny() })));
+ * ```
+ */
+export type Policy = OperatorFunction<PolicyRequest, PolicyAnswer>;
 
 /**
  * The part of a session a host callback may use (a `PiSession` is one). Structural, so policies
@@ -69,10 +86,10 @@ export interface PolicySession {
   abort(): Promise<void>;
 }
 
-/** What a host callback gets besides the request. */
+/** What a host callback gets besides the request (and what a {@link PolicyRequest} carries beside it). */
 export interface PolicyContext {
   /** Aborts when the request is withdrawn: run aborted, session closed, or pi's own dialog timeout passed. */
   readonly signal: AbortSignal;
-  /** The session the request belongs to (absent in unit tests that don't attach one). */
+  /** The session the request belongs to (absent in unit tests that give none). */
   readonly session?: PolicySession;
 }

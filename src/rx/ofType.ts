@@ -1,14 +1,9 @@
 import { filter, type OperatorFunction } from 'rxjs';
 
-/** A value tagged by a string `type`: a `PiEvent`, a manager notice, an action. */
-export interface Tagged {
-  readonly type: string;
-}
-
 /**
  * Filters values by `type`, narrowing their type (like redux-observable's `ofType`). It works on
- * any stream of tagged values: a session's `events$`, a manager's `events$` (sessions' events
- * and notices), `prompt$()`.
+ * any stream of values tagged by a string `type`: a session's `events$`, a manager's `events$`
+ * (sessions' events and notices), `prompt$()`.
  *
  * ## Example
  * ```ts
@@ -19,7 +14,7 @@ export interface Tagged {
  * @param types The types to keep.
  * @return An operator that keeps only the values of those types.
  */
-export function ofType<E extends Tagged, T extends E['type']>(...types: readonly T[]): OperatorFunction<E, Extract<E, { readonly type: T }>> {
+export function ofType<E extends { readonly type: string }, T extends E['type']>(...types: readonly T[]): OperatorFunction<E, Extract<E, { readonly type: T }>> {
   const wanted = new Set<string>(types);
   return filter((value): value is Extract<E, { readonly type: T }> => wanted.has(value.type));
 }

@@ -1,4 +1,4 @@
-import { type SchedulerLike, type Subscription } from 'rxjs';
+import { firstValueFrom, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { longTimer } from '../rx/longTimer.js';
 import { PiCommandError, PiTimeoutError } from '../errors.js';
 import type { ResponseFrame } from '../protocol/frames.js';
@@ -46,26 +46,53 @@ export class CommandChannel {
   }
 
   /**
-   * Sends `command` with a fresh id and resolves with the response's `data`.
+   * Sends `command` with a fresh id and resolves with the response's `data`: the first value of
+   * {@link request$}.
    *
    * @throws {PiCommandError} on `success: false`; {@link PiTimeoutError} when no response
    *   arrives in time; the transport's error when the write fails or the process died.
    */
   request(command: { readonly type: string; readonly [field: string]: unknown }, options: { timeoutMs?: number | null } = {}): Promise<unknown> {
-    if (this.#closedError) return Promise.reject(this.#closedError);
-    const id = `${this.#options.idPrefix ?? 'c'}${this.#nextId++}`;
-    const timeoutMs = options.timeoutMs === undefined ? this.#options.timeoutMs : options.timeoutMs;
-    return new Promise<unknown>((resolve, reject) => {
-      const timeout =
-        timeoutMs === null
-          ? undefined
-          : longTimer(timeoutMs, this.#options.scheduler).subscribe(() => {
-              if (this.#pending.delete(id)) reject(new PiTimeoutError(`pi command "${command.type}"`, timeoutMs, `no response to id ${id}`));
-            });
-      this.#pending.set(id, { id, type: command.type, resolve, reject, timeout });
+    return firstValueFrom(this.request$(command, options));
+  }
+
+  /**
+   * A command, cold: subscribing writes it with a fresh id; the response's `data` is emitted and
+   * the stream completes (errors as {@link request} rejects). Unsubscribing before the answer
+   * forgets it: the answer is then swallowed, not reported as unmatched.
+   */
+  request$(command: { readonly type: string; readonly [field: string]: unknown }, options: { timeoutMs?: number | null } = {}): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      if (this.#closedError) {
+        subscriber.error(this.#closedError);
+        return undefined;
+      }
+      const id = `${this.#options.idPrefix ?? 'c'}${this.#nextId++}`;
+      const timeoutMs = options.timeoutMs === undefined ? this.#options.timeoutMs : options.timeoutMs;
+      const pending: PendingCommand = {
+        id,
+        type: command.type,
+        resolve: (data) => {
+          subscriber.next(data);
+          subscriber.complete();
+        },
+        reject: (error) => subscriber.error(error),
+        timeout:
+          timeoutMs === null
+            ? undefined
+            : longTimer(timeoutMs, this.#options.scheduler).subscribe(() => {
+                if (this.#settle(id)) subscriber.error(new PiTimeoutError(`pi command "${command.type}"`, timeoutMs, `no response to id ${id}`));
+              }),
+      };
+      this.#pending.set(id, pending);
       this.#options.write({ ...command, id }).catch((error: unknown) => {
-        if (this.#settle(id)) reject(error instanceof Error ? error : new Error(String(error)));
+        if (this.#settle(id)) subscriber.error(error instanceof Error ? error : new Error(String(error)));
       });
+      return () => {
+        // Abandoned before the answer: keep the id so the answer is recognised, and drop it then.
+        const open = this.#pending.get(id);
+        if (open === pending) this.#pending.set(id, { ...pending, resolve: noop, reject: noop });
+      };
     });
   }
 
@@ -115,4 +142,8 @@ export class CommandChannel {
     this.#pending.delete(id);
     return true;
   }
+}
+
+function noop(): void {
+  // an abandoned command's answer
 }

@@ -1,10 +1,9 @@
 import type { Subscription} from 'rxjs';
 import { BehaviorSubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { PiDriverError, PiPolicyError } from '../errors.js';
-import { attachPolicyContext } from '../policies/context.js';
 import { cancel, coerceDecision, deny } from '../policies/decisions.js';
 import { toUiResponse } from '../policies/toUiResponse.js';
-import type { Decision, DecisionInput, Policy, PolicyAnswer, PolicySession } from '../policies/types.js';
+import type { Decision, DecisionInput, Policy, PolicyAnswer, PolicyRequest, PolicySession } from '../policies/types.js';
 import type { InteractionRequest } from '../protocol/events.js';
 import { longTimer } from '../rx/longTimer.js';
 import type { SessionEvents } from './SessionEvents.js';
@@ -75,7 +74,7 @@ export class InteractionDesk {
   /** Ids of requests already answered or withdrawn (bounded), so late answers are ignored, not errors. */
   readonly #closedIds = new Set<string>();
   readonly #pending = new BehaviorSubject<readonly InteractionRequest[]>([]);
-  readonly #requests = new Subject<InteractionRequest>();
+  readonly #requests = new Subject<PolicyRequest>();
   #policy: Subscription | undefined;
   #restarts = 0;
   #closed = false;
@@ -109,7 +108,6 @@ export class InteractionDesk {
     const controller = new AbortController();
     const open: OpenRequest = { request, controller, size, stage: 'policy', timeout: undefined, unanswered: undefined };
     this.#open.set(request.requestId, open);
-    attachPolicyContext(request, { signal: controller.signal, session: this.#options.session });
     if (request.timeoutMs !== undefined) {
       // pi resolves a dialog with a timeout itself, silently (G10): withdraw it at the same time.
       open.timeout = longTimer(request.timeoutMs, this.#options.scheduler).subscribe(() => this.withdraw(request.requestId));
@@ -119,7 +117,7 @@ export class InteractionDesk {
       return;
     }
     this.#restarts = 0;
-    this.#requests.next(request);
+    this.#requests.next({ request, signal: controller.signal, session: this.#options.session });
   }
 
   /** See `PiSession.respond`. */

@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, filter, map, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import type { Dialect, PiConfig, ThinkingLevel } from '../config/PiConfig.js';
 import { PiUnsupportedError } from '../errors.js';
 import type { DecisionInput, Policy } from '../policies/types.js';
@@ -268,23 +268,10 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * unsubscribing before then aborts the run (or drops the prompt if it has not started).
    */
   prompt$(message: string, options: Omit<PromptOptions, 'signal'> = {}): Observable<PiEvent> {
-    return new Observable<PiEvent>((subscriber) => {
-      let finished = false;
-      const ticket = this.#runs.submit(message, options.images, { next: (event) => subscriber.next(event) });
-      ticket.result.then(
-        () => {
-          finished = true;
-          subscriber.complete();
-        },
-        (error: unknown) => {
-          finished = true;
-          subscriber.error(error);
-        },
-      );
-      return () => {
-        if (!finished) this.#runs.cancel(ticket);
-      };
-    });
+    return this.#runs.run$(message, options.images).pipe(
+      filter((update) => update.kind === 'event'),
+      map((update) => update.event),
+    );
   }
 
   /** Steers the current run (delivered after its current tool calls). While idle it starts a run. */

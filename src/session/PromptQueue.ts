@@ -1,3 +1,4 @@
+import { AsyncSubject, lastValueFrom, type Observable } from 'rxjs';
 import type { PiEvent } from '../protocol/events.js';
 import type { PromptImage, RunResult } from './types.js';
 
@@ -7,8 +8,9 @@ export interface RunListener {
 }
 
 /**
- * One prompt the host asked for, waiting for (or in) its run: its message, and the two promises
- * the host holds, `accepted` (pi took the prompt) and `result` (its run ended).
+ * One prompt the host asked for, waiting for (or in) its run: its message, and two one-value
+ * streams the session settles synchronously, `accepted$` (pi took the prompt) and `result$` (its
+ * run ended); `accepted` and `result` are their promises.
  *
  * @internal
  */
@@ -16,48 +18,49 @@ export class PromptTicket {
   readonly message: string;
   readonly images: readonly PromptImage[] | undefined;
   readonly listeners = new Set<RunListener>();
-  /** Resolves with the run's result; rejects if pi refused the prompt or the session ended. */
-  readonly result: Promise<RunResult>;
-  /** Resolves once pi accepted the prompt (rejects if it refused it). */
-  readonly accepted: Promise<void>;
-  #resolve!: (result: RunResult) => void;
-  #reject!: (error: Error) => void;
-  #accept!: () => void;
-  #refuse!: (error: Error) => void;
+  readonly #accepted = new AsyncSubject<void>();
+  readonly #result = new AsyncSubject<RunResult>();
+  /** Emits once pi accepted the prompt, then completes; errors if it refused it. */
+  readonly accepted$: Observable<void> = this.#accepted.asObservable();
+  /** Emits the run's result, then completes; errors if pi refused the prompt or the session ended. */
+  readonly result$: Observable<RunResult> = this.#result.asObservable();
 
   constructor(message: string, images: readonly PromptImage[] | undefined) {
     this.message = message;
     this.images = images;
-    this.result = new Promise<RunResult>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.accepted = new Promise<void>((resolve, reject) => {
-      this.#accept = resolve;
-      this.#refuse = reject;
-    });
-    this.accepted.catch(() => undefined);
+  }
+
+  /** {@link accepted$} as a promise. */
+  get accepted(): Promise<void> {
+    return lastValueFrom(this.accepted$, { defaultValue: undefined });
+  }
+
+  /** {@link result$} as a promise. */
+  get result(): Promise<RunResult> {
+    return lastValueFrom(this.result$);
   }
 
   /** pi took the prompt. */
   accept(): void {
-    this.#accept();
+    this.#accepted.next();
+    this.#accepted.complete();
   }
 
   /** The run ended. */
   settle(result: RunResult): void {
-    this.#resolve(result);
+    this.#result.next(result);
+    this.#result.complete();
   }
 
   /** The prompt command failed (`accepted` rejects); the result is left to the run, if one goes on. */
   refuse(error: Error): void {
-    this.#refuse(error);
+    this.#accepted.error(error);
   }
 
-  /** pi refused the prompt, it was cancelled, or the session ended: both promises reject. */
+  /** pi refused the prompt, it was cancelled, or the session ended: both reject. */
   fail(error: Error): void {
-    this.#refuse(error);
-    this.#reject(error);
+    this.#accepted.error(error);
+    this.#result.error(error);
   }
 }
 

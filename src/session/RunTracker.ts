@@ -1,3 +1,4 @@
+import { filter, fromEvent, lastValueFrom, map, mergeMap, Observable, race, Subscription, throwError } from 'rxjs';
 import { PiCommandError, PiDriverError } from '../errors.js';
 import type { EventNormalizer } from '../protocol/EventNormalizer.js';
 import type { PiEvent } from '../protocol/events.js';
@@ -11,6 +12,9 @@ import type { SessionEvents } from './SessionEvents.js';
 import type { SessionStore } from './SessionStore.js';
 import type { PromptImage, RunResult } from './types.js';
 import type { WireDialect } from './WireDialect.js';
+
+/** What {@link RunTracker.run$} emits: the run's events, then its result. @internal */
+export type RunUpdate = { readonly kind: 'event'; readonly event: PiEvent } | { readonly kind: 'result'; readonly result: RunResult };
 
 /** A logical run: its prompt (none for one pi started itself), its reducer state, its totals. */
 interface Run {
@@ -51,6 +55,8 @@ export class RunTracker {
   #run: Run | undefined;
   /** The run whose `prompt` is being written right now (its id is captured on the way out). */
   #sending: Run | undefined;
+  /** Commands in flight (a prompt, state checks); each leaves this when answered. */
+  readonly #commands = new Subscription();
   #finished = 0;
   #ended = false;
   /** pi's `agent_start` frame being handled: the `raw` of ours. */
@@ -97,21 +103,48 @@ export class RunTracker {
   }
 
   /**
-   * A prompt whose `signal` cancels it as `fetch` does: the result rejects with `signal.reason`
-   * at once, a queued prompt is dropped, a started run is aborted; an aborted signal sends nothing.
+   * One prompt's run, cold: subscribing queues the prompt; the run's events are emitted as they
+   * happen, then its result; unsubscribing before the end cancels it (dropped if queued, else
+   * aborted). `prompt$()` is its events, `prompt()` its result.
+   */
+  run$(message: string, images: readonly PromptImage[] | undefined, withEvents = true): Observable<RunUpdate> {
+    return new Observable<RunUpdate>((subscriber) => {
+      let finished = false;
+      // Without events (prompt()'s fold needs only the result) nobody here could answer a request.
+      const listener = withEvents ? { next: (event: PiEvent) => subscriber.next({ kind: 'event', event }) } : undefined;
+      const ticket = this.submit(message, images, listener);
+      const result = ticket.result$.subscribe({
+        next: (value) => subscriber.next({ kind: 'result', result: value }),
+        error: (error: unknown) => {
+          finished = true;
+          subscriber.error(error);
+        },
+        complete: () => {
+          finished = true;
+          subscriber.complete();
+        },
+      });
+      return () => {
+        result.unsubscribe();
+        if (!finished) this.cancel(ticket);
+      };
+    });
+  }
+
+  /**
+   * A prompt's result: the fold of {@link run$}. `signal` cancels it as `fetch` does: the result
+   * rejects with `signal.reason` at once, a queued prompt is dropped, a started run is aborted;
+   * an aborted signal sends nothing.
    */
   prompt(message: string, images: readonly PromptImage[] | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const ticket = this.submit(message, images);
-    if (!signal) return ticket.result;
-    return new Promise<RunResult>((resolve, reject) => {
-      const onAbort = (): void => {
-        reject(signal.reason as Error);
-        this.cancel(ticket);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      ticket.result.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
-    });
+    const result$ = this.run$(message, images, false).pipe(
+      filter((update) => update.kind === 'result'),
+      map((update) => update.result),
+    );
+    if (!signal) return lastValueFrom(result$);
+    const aborted$ = fromEvent(signal, 'abort').pipe(mergeMap(() => throwError(() => signal.reason as Error)));
+    return lastValueFrom(race(result$, aborted$));
   }
 
   /**
@@ -148,25 +181,24 @@ export class RunTracker {
     this.#options.store.patch({ queuedPrompts: this.#queue.length });
     const run = this.#open(ticket, false);
     this.#sending = run;
-    const sent = this.#options.channel.request({
-      type: 'prompt',
-      message: ticket.message,
-      ...(ticket.images ? { images: ticket.images.map((image) => ({ ...image })) } : {}),
-    });
-    this.#sending = undefined;
-    sent.then(
-      (data) => {
+    const prompt = { type: 'prompt', message: ticket.message, ...(ticket.images ? { images: ticket.images.map((image) => ({ ...image })) } : {}) };
+    const sent = this.#options.channel.request$(prompt).subscribe({
+      next: (data) => {
         ticket.accept();
         this.#options.dialect.learnFromPromptAnswer(data);
-        this.#step(run, { kind: 'prompt_accepted', data });
+        // pi 0.73 answers a prompt just before the frames of its run, in the same stdout chunk:
+        // read those first (an agent_start means no state check is needed).
+        queueMicrotask(() => this.#step(run, { kind: 'prompt_accepted', data }));
       },
-      (error: unknown) => {
+      error: (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
         ticket.refuse(failure);
         if (this.#run !== run || run.state.started) return; // the run goes on; its end settles the result
         this.#drop(run, failure);
       },
-    );
+    });
+    this.#commands.add(sent);
+    this.#sending = undefined;
   }
 
   /** A command is being written: a `prompt` sent by {@link startNext} gets its id noted. */
@@ -227,6 +259,7 @@ export class RunTracker {
 
   /** The session ended: the current run's and every queued prompt fail with `error`. */
   failAll(error: Error): void {
+    this.#commands.unsubscribe();
     const run = this.#run;
     this.#run = undefined;
     for (const ticket of [...(run?.ticket ? [run.ticket] : []), ...this.#queue.drain()]) ticket.fail(error);
@@ -254,15 +287,17 @@ export class RunTracker {
     if (this.#run !== run) return;
     switch (effect.kind) {
       case 'askState':
-        this.#options.channel.request({ type: 'get_state' }).then(
-          (data) => {
+        this.#commands.add(
+          this.#options.channel.request$({ type: 'get_state' }).subscribe({
+          next: (data) => {
             if (this.#run !== run) return;
             const state = SessionStateDataSchema.safeParse(data);
             if (!state.success) return;
             this.#options.onPiState(state.data);
             this.#step(run, { kind: 'state', id: effect.id, state: state.data });
           },
-          () => undefined, // the session is dying; failAll settles the run
+            error: () => undefined, // the session is dying; failAll settles the run
+          }),
         );
         return;
       case 'announceStart':

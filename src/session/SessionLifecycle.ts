@@ -1,4 +1,22 @@
-import { firstValueFrom, from, map, race, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  defer,
+  NEVER,
+  firstValueFrom,
+  from,
+  fromEvent,
+  lastValueFrom,
+  map,
+  of,
+  race,
+  take,
+  tap,
+  throwError,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import type { PiConfig } from '../config/PiConfig.js';
 import { PiDriverError, PiStartError, TransportClosedError } from '../errors.js';
 import { SessionStateDataSchema, type PiStateData } from '../protocol/frames.js';
@@ -53,8 +71,66 @@ export class SessionLifecycle {
   }
 
   /** See `PiSession.start`. */
-  async start(signal: AbortSignal | undefined): Promise<void> {
-    const { transport, channel, dialect, desk, router, config, store } = this.#parts;
+  start(signal: AbortSignal | undefined): Promise<void> {
+    return lastValueFrom(this.start$(signal), { defaultValue: undefined });
+  }
+
+  /**
+   * The start, cold (subscribe once): read pi's stdout, start the transport, ask `get_state`
+   * (and do omp's handshake), raced against pi's exit and `signal`. On failure the session is
+   * closed and the error is a `PiStartError` (or the abort reason). Its listeners are gone when
+   * it ends, whichever way.
+   */
+  start$(signal: AbortSignal | undefined): Observable<void> {
+    const { transport, channel, dialect, desk, config, store } = this.#parts;
+    const started$ = defer(() => {
+      this.#listen();
+      desk.start();
+      signal?.throwIfAborted();
+      return settled$(transport.start());
+    }).pipe(
+      concatMap(() => {
+        // A transport that spawned (or replays) a known pi says which one.
+        const known = transport.dialect;
+        if (known) dialect.know(known.dialect, known.version);
+        const ready$ = channel.request$({ type: 'get_state' }, { timeoutMs: config.startTimeoutMs }).pipe(
+          // omp writes `ready` before it answers anything (so by now the dialect is known).
+          concatMap((state) => dialect.handshake$((command) => channel.request$(command)).pipe(map(() => state))),
+        );
+        // Spawned: from now on an exit means it died before it was ready.
+        const died$ = from(transport.exited).pipe(
+          map((exit): never => {
+            throw new PiStartError(`pi exited before it was ready (${describeExit(exit)})`, exit);
+          }),
+        );
+        return race(ready$, died$);
+      }),
+    );
+    const aborted$ = signal
+      ? fromEvent(signal, 'abort').pipe(
+          map((): never => {
+            throw abortError(signal);
+          }),
+        )
+      : NEVER;
+    return race(started$, aborted$).pipe(
+      take(1),
+      map((state) => {
+        this.#parts.applyState(SessionStateDataSchema.parse(state));
+        store.patch({ status: 'idle' });
+      }),
+      catchError((error: unknown) =>
+        from(this.close()).pipe(
+          concatMap(() => from(this.#startError(error))),
+          concatMap((failure) => throwError(() => failure)),
+        ),
+      ),
+    );
+  }
+
+  /** Reads pi's stdout, line by line, until it ends. */
+  #listen(): void {
+    const { transport, router } = this.#parts;
     this.#parts.subscriptions.add(
       transport.lines$.subscribe({
         next: (line) => {
@@ -65,46 +141,15 @@ export class SessionLifecycle {
         complete: () => this.#onStdoutEnd(undefined),
       }),
     );
-    desk.start();
-    let onAbort: (() => void) | undefined;
-    try {
-      signal?.throwIfAborted();
-      await transport.start();
-      // A transport that spawned (or replays) a known pi says which one.
-      const known = transport.dialect;
-      if (known) dialect.know(known.dialect, known.version);
-      const ready = channel.request({ type: 'get_state' }, { timeoutMs: config.startTimeoutMs }).then(async (state) => {
-        // omp writes `ready` before it answers anything (so by now the dialect is known).
-        await dialect.handshake((command) => channel.request(command));
-        return state;
-      });
-      const died = transport.exited.then((exit) => {
-        throw new PiStartError(`pi exited before it was ready (${describeExit(exit)})`, exit);
-      });
-      const aborted = new Promise<never>((_, reject) => {
-        if (!signal) return;
-        onAbort = () => reject(abortError(signal));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      const state = await Promise.race([ready, died, aborted]);
-      this.#parts.applyState(SessionStateDataSchema.parse(state));
-      store.patch({ status: 'idle' });
-    } catch (error) {
-      await this.close();
-      throw await this.#startError(error);
-    } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
   }
 
   /** See `PiSession.close`. */
   close(): Promise<CloseResult> {
     if (!this.#closing) {
-      // Flag first: the transport may end stdout synchronously inside #close(), and that must
+      // Flag first: the transport may end stdout synchronously inside the close, and that must
       // not look like an unexpected death.
       this.#closeRequested = true;
-      this.#closing = this.#close();
+      this.#closing = lastValueFrom(this.#close$());
     }
     return this.#closing;
   }
@@ -115,13 +160,14 @@ export class SessionLifecycle {
     return undefined;
   }
 
-  async #close(): Promise<CloseResult> {
+  /** Cancels open requests, then EOF / SIGTERM / SIGKILL; ends the session when pi is gone. */
+  #close$(): Observable<CloseResult> {
     const { store, desk, transport, config } = this.#parts;
-    if (!this.#terminated) store.patch({ status: 'closing' });
-    desk.cancelAll();
-    const result = await transport.close({ timeoutMs: config.terminateTimeoutMs });
-    this.#terminate(undefined, result);
-    return result;
+    return defer(() => {
+      if (!this.#terminated) store.patch({ status: 'closing' });
+      desk.cancelAll();
+      return settled$(transport.close({ timeoutMs: config.terminateTimeoutMs }));
+    }).pipe(tap((result) => this.#terminate(undefined, result)));
   }
 
   /** stdout ended: pi exited, or closed stdout while alive. Either way the session is over. */
@@ -130,7 +176,7 @@ export class SessionLifecycle {
     const { transport, config, scheduler, store, events } = this.#parts;
     // A failed close must not become an unhandled rejection: the death is reported either way.
     const reap = (): Promise<ExitInfo> =>
-      transport.close({ timeoutMs: config.terminateTimeoutMs }).catch(() => ({ exitCode: null, signal: null, stderrTail: transport.stderrTail }));
+      Promise.resolve(transport.close({ timeoutMs: config.terminateTimeoutMs })).catch(() => ({ exitCode: null, signal: null, stderrTail: transport.stderrTail }));
     const exitOrTimeout = firstValueFrom(race(from(transport.exited), longTimer(1_000, scheduler).pipe(map(() => undefined))));
     void exitOrTimeout.then(async (exit) => {
       if (this.#closeRequested || this.#terminated) return;
@@ -170,6 +216,11 @@ export class SessionLifecycle {
     const detail = error instanceof Error ? error.message : String(error);
     return new PiStartError(`pi failed to start: ${detail}`, { ...(exit ?? { stderrTail: transport.stderrTail }), cause: error });
   }
+}
+
+/** A transport's answer, given at once or as a promise, as an Observable (at once stays at once). */
+function settled$<T>(value: T | Promise<T>): Observable<T> {
+  return value instanceof Promise ? from(value) : of(value);
 }
 
 function describeExit(exit: ExitInfo): string {

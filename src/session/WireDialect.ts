@@ -1,4 +1,4 @@
-import { Subscription, type SchedulerLike } from 'rxjs';
+import { catchError, concatMap, defaultIfEmpty, from, map, of, Subscription, take, type Observable, type SchedulerLike } from 'rxjs';
 import type { Dialect } from '../config/PiConfig.js';
 import { PiStartError } from '../errors.js';
 import { capabilitiesOf, type Capabilities } from '../protocol/dialects.js';
@@ -94,18 +94,24 @@ export class WireDialect {
    * offered, as omp's own clients do, so frames over 1 MiB arrive losslessly as `rpc_chunk`s
    * instead of being shrunk. A refusal leaves v1.
    *
-   * @param request Sends a command and resolves with its data.
+   * @param request$ Sends a command; emits its data.
    */
-  async handshake(request: (command: { readonly type: string; readonly [field: string]: unknown }) => Promise<unknown>): Promise<void> {
-    if (!this.#capabilities.readyFrame) return;
-    const ready = await this.#readyFrame();
-    if (this.#protocolVersion === 2 || !(ready.supportedProtocolVersions ?? []).includes(2)) return;
-    try {
-      const data = await request({ type: 'negotiate_protocol', protocolVersion: 2 });
-      if ((data as { protocolVersion?: unknown } | undefined)?.protocolVersion === 2) this.#protocolVersion = 2;
-    } catch {
-      // stays on v1: oversize frames are shrunk by omp (or replaced by rpc_frame_error), never lost silently
-    }
+  handshake$(request$: (command: { readonly type: string; readonly [field: string]: unknown }) => Observable<unknown>): Observable<void> {
+    if (!this.#capabilities.readyFrame) return of(undefined);
+    return from(this.#readyFrame()).pipe(
+      concatMap((ready) => {
+        if (this.#protocolVersion === 2 || !(ready.supportedProtocolVersions ?? []).includes(2)) return of(undefined);
+        return request$({ type: 'negotiate_protocol', protocolVersion: 2 }).pipe(
+          map((data) => {
+            if ((data as { protocolVersion?: unknown } | undefined)?.protocolVersion === 2) this.#protocolVersion = 2;
+          }),
+          // stays on v1: oversize frames are shrunk by omp (or replaced by rpc_frame_error), never lost silently
+          catchError(() => of(undefined)),
+        );
+      }),
+      defaultIfEmpty(undefined),
+      take(1),
+    );
   }
 
   /** Protocol v2: a chunk in; a whole frame's line out when it is complete. */

@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { TransportClosedError } from '../errors.js';
 import type { CloseResult, ExitInfo, PiTransport, TransportLine } from '../transport/PiTransport.js';
 import { BufferedLines } from './BufferedLines.js';
@@ -19,6 +19,12 @@ export interface FakeTransportOptions {
   /** What `close()` does: exit cleanly (default) or `'hang'` (the test calls `exit()` itself). */
   readonly onClose?: 'exit' | 'hang';
   readonly pid?: number;
+  /**
+   * Runs the fake on this scheduler (e.g. a `TestScheduler`): writes reach the responder as a
+   * scheduled action instead of a microtask, and `start()`/`close()` return at once (no
+   * promise), so a whole session over it runs in virtual time and can be marble-tested.
+   */
+  readonly scheduler?: SchedulerLike;
 }
 
 /**
@@ -84,10 +90,10 @@ export class FakeTransport implements PiTransport {
     return this.#started;
   }
 
-  start(): Promise<void> {
+  start(): Promise<void> | void {
     if (this.#options.startError) return Promise.reject(this.#options.startError);
     this.#started = true;
-    return Promise.resolve();
+    return this.#options.scheduler ? undefined : Promise.resolve();
   }
 
   send(command: object): Promise<void> {
@@ -96,10 +102,18 @@ export class FakeTransport implements PiTransport {
     // Round-trip through JSON like the real wire, so tests see exactly what pi would.
     const parsed = JSON.parse(JSON.stringify(command)) as SentCommand;
     this.sent.push(parsed);
+    const deliver = (): void => {
+      this.#sent.next(parsed);
+      (this.#options.respond ?? FakeTransport.defaultResponder)(parsed, this);
+    };
+    const { scheduler } = this.#options;
+    if (scheduler) {
+      scheduler.schedule(deliver);
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       queueMicrotask(() => {
-        this.#sent.next(parsed);
-        (this.#options.respond ?? FakeTransport.defaultResponder)(parsed, this);
+        deliver();
         resolve();
       });
     });
@@ -143,11 +157,18 @@ export class FakeTransport implements PiTransport {
     this.#resolveExit(this.#exit);
   }
 
-  async close(): Promise<CloseResult> {
+  close(): Promise<CloseResult> | CloseResult {
+    const result = this.#closeNow();
+    if (this.#options.scheduler && result) return result;
+    return result ? Promise.resolve(result) : this.exited.then((info) => ({ ...info, escalation: 'eof' as const }));
+  }
+
+  /** What close() does; `undefined` while it waits for the test to call exit() (`onClose: 'hang'`). */
+  #closeNow(): CloseResult | undefined {
     if (!this.#started) return { exitCode: null, signal: null, stderrTail: this.#stderr, escalation: 'not-started' };
     if (this.#exit) return { ...this.#exit, escalation: 'already-exited' };
-    if (this.#options.onClose !== 'hang') this.exit(0, null);
-    const info = await this.exited;
-    return { ...info, escalation: 'eof' };
+    if (this.#options.onClose === 'hang') return undefined;
+    this.exit(0, null);
+    return { ...(this.#exit as unknown as ExitInfo), escalation: 'eof' };
   }
 }

@@ -24,20 +24,20 @@ const defaults: Record<InteractionKind, () => Overrides> = {
 let seq = 0;
 
 /**
- * A valid interaction request of a kind, for marble-testing policies without a session: a
- * permission is our approval extension's `select` for `bash`, a choice offers red/green/blue.
+ * A valid interaction request of a kind, for tests without a session (host callbacks, UIs; a
+ * policy takes it with its signal: {@link fakePolicyRequest}): a permission is our approval
+ * extension's `select` for `bash`, a choice offers red/green/blue.
  *
  * ## Example
  * ```ts
  * const request = fakeInteractionRequest('permission', { toolName: 'write' });
- * testScheduler.run(({ cold, expectObservable }) => {
- *   expectObservable(cold('-a|', { a: request }).pipe(myPolicy)).toBe('-b|', { b: { requestId: request.requestId, decision: allow() } });
- * });
+ * expect(await askUser(request, { signal: new AbortController().signal })).toBe(false);
  * ```
  *
  * @param kind The request kind.
  * @param overrides Fields to set (`requestId`, `toolName`, `options`, `method`, …).
  * @return A request validated by the event schema.
+ * @see {@link fakePolicyRequest}
  */
 export function fakeInteractionRequest(kind: InteractionKind, overrides: Overrides = {}): InteractionRequest {
   seq += 1;

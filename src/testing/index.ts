@@ -15,6 +15,7 @@ export type { FakePiEnv, FakePiEnvOptions } from './fakePiEnv.js';
 export { FakeTransport } from './FakeTransport.js';
 export type { FakeTransportOptions, SentCommand } from './FakeTransport.js';
 export { fakeInteractionRequest, APPROVAL_OPTIONS } from './fakeInteractionRequest.js';
+export { fakePolicyRequest } from './fakePolicyRequest.js';
 export { recordTranscript, recordingTransport, readTranscript, parseTranscript, TranscriptRecordSchema, CLOSE_STDIN_NOTE } from './recordTranscript.js';
 export type {
   RecordTranscriptOptions,

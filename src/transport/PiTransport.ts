@@ -45,11 +45,15 @@ export interface CloseOptions {
  */
 export interface PiTransport {
   readonly lines$: Observable<TransportLine>;
-  /** Spawns the process. Rejects with `PiNotFoundError` / `PiStartError` if it can't. */
-  start(): Promise<void>;
+  /**
+   * Spawns the process. Rejects with `PiNotFoundError` / `PiStartError` if it can't. A fake may
+   * return at once, without a promise (then a session over it runs in virtual time).
+   */
+  start(): Promise<void> | void;
   /** Writes one command as one JSON line; writes are serialised in call order. */
   send(command: object): Promise<void>;
-  close(options?: CloseOptions): Promise<CloseResult>;
+  /** Ends the process (see the contract). A fake may return its result at once, without a promise. */
+  close(options?: CloseOptions): Promise<CloseResult> | CloseResult;
   /** Settles once the process is gone (never rejects). */
   readonly exited: Promise<ExitInfo>;
   readonly pid: number | undefined;

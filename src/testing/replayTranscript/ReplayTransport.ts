@@ -2,7 +2,7 @@
  * A {@link PiTransport} that plays a recorded transcript back to a session, in answer to the
  * commands the session sends.
  */
-import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type Observable } from 'rxjs';
 import { TransportClosedError } from '../../errors.js';
 import { OversizeLine } from '../../transport/LineSplitter.js';
 import type { CloseEscalation, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportLine } from '../../transport/PiTransport.js';
@@ -12,8 +12,9 @@ import type { SentCommand } from '../FakeTransport.js';
 import { TIMESTAMP_PLACEHOLDER } from '../normalizeTranscript.js';
 import { CLOSE_STDIN_NOTE, type TranscriptRecord } from '../recordTranscript.js';
 import { defaultUnmatched } from './defaultUnmatched.js';
-import { asCommand, asObject, markerOf, sameCommand, spawnDialect, spawnState, stateOf, type Marker, type RecordedDialect } from './recordedLines.js';
-import type { ReplayDeviation, ReplayGate, ReplayTranscriptOptions, UnmatchedContext } from './types.js';
+import type { Dialect } from '../../protocol/dialects.js';
+import { asCommand, asObject, markerOf, sameCommand, spawnDialect, spawnState, stateOf, type Marker } from './recordedLines.js';
+import type { ReplayDeviation, ReplayGate, ReplayTranscriptOptions } from './types.js';
 
 /** Epoch of the `"<ts>"` placeholders put back as numbers: `TIMESTAMP_BASE_MS + t`. */
 export const TIMESTAMP_BASE_MS = 1_700_000_000_000;
@@ -55,7 +56,7 @@ export class ReplayTransport implements PiTransport {
    * (written by {@link recordTranscript}), else `omp` when the spawned binary is named `omp`.
    * The session then ends runs the way it did when recorded.
    */
-  readonly dialect: RecordedDialect | undefined;
+  readonly dialect: { readonly dialect: Dialect; readonly version?: string } | undefined;
   /**
    * A factory handing this transport to one session: `new PiClient({ transportFactory:
    * replay.transportFactory })`. It also picks up the session's `onStderr`. A second call throws.
