@@ -3,9 +3,10 @@
  *
  * A TestScheduler-scheduled cold Observable pushes pi's frames into the transport (`tap`), and
  * the session turns each into events synchronously, so `events$`, `state$` and `prompt$()` can
- * be asserted with `expectObservable`. What the session does with promises (the fake's writes
- * arrive a microtask later; a run ends only after a `get_state` answer) is not virtualised by
- * TestScheduler: those parts are awaited outside `run()`, settled with `setImmediate`.
+ * be asserted with `expectObservable`. This file uses the default FakeTransport, whose writes
+ * arrive a microtask later (as a pipe's would), so the answers to the session's commands are
+ * awaited outside `run()`. With `new FakeTransport({ scheduler })` they are scheduled in virtual
+ * time too, and a whole session runs inside `run()`: see PiSession.virtualTime.spec.ts.
  *
  * The session gets its own VirtualTimeScheduler that is never flushed: its command timeouts
  * stay frozen instead of firing when `run()` flushes virtual time.
