@@ -1,64 +1,44 @@
 /**
  * pidriver: drive the pi coding agent (`pi --mode rpc`) as typed RxJS streams.
  *
+ * The root entry point holds what an app needs: the client and its sessions, the configuration,
+ * the events, the errors, the interaction policies and the session manager. The zod schemas are in
+ * `pidriver/protocol`, the test kit in `pidriver/testing`, the HTTP bridge in `pidriver/bridge`
+ * and the browser client in `pidriver/browser`. docs/api.md lists every public name.
+ *
  * @packageDocumentation
  * @module pidriver
  */
+
+// Client and sessions.
 export { PiClient } from './session/PiClient.js';
 export type { PiClientOptions, StartOptions } from './session/PiClient.js';
 export { PiSession } from './session/PiSession.js';
 export type { PiSessionOptions } from './session/PiSession.js';
 export type { PromptOptions } from './session/types.js';
 export type { PromptImage, RunResult, SessionState, SessionStatus } from './protocol/sessionValues.js';
-export { eachValueFrom } from './rx/eachValueFrom.js';
-export { ofType } from './rx/ofType.js';
-export { coalesceDeltas } from './rx/coalesceDeltas.js';
-
-export { PiConfig, PiConfigSchema, THINKING_LEVELS, DEFAULT_ENV_PASSTHROUGH, shellQuote } from './config/PiConfig.js';
-export type { PiConfigData, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
-export { capabilitiesOf, DIALECT_NAMES, DIALECTS } from './protocol/dialects.js';
-export type { Capabilities, Dialect } from './protocol/dialects.js';
 export type { ApproveSetting } from './session/approvalExtension.js';
 export type { ReplayLimits } from './rx/ReplayHub.js';
-export { detectDialect, detectPi } from './transport/detectDialect.js';
+export type { Capabilities } from './protocol/dialects.js';
+export { detectPi } from './transport/detectDialect.js';
 export type { DetectedPi } from './transport/detectDialect.js';
+
+// Configuration.
+export { PiConfig, THINKING_LEVELS } from './config/PiConfig.js';
+export type { Dialect, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
 export { PROVIDER_API_KEY_ENV } from './config/providerEnv.js';
 
-export { UsageTotals } from './usage/UsageTotals.js';
-export type { UsageTotalsJSON } from './usage/UsageTotals.js';
-
-export { SubprocessTransport } from './transport/SubprocessTransport.js';
-export type { SubprocessTransportOptions } from './transport/SubprocessTransport.js';
+// A custom transport (`PiClientOptions.transportFactory`).
 export type {
-  CloseEscalation,
   CloseOptions,
   CloseResult,
-  ExitInfo,
   PiTransport,
   TransportFactory,
   TransportFactoryOptions,
   TransportLine,
 } from './transport/PiTransport.js';
-export { LineSplitter, OversizeLine, ScannedLine } from './transport/LineSplitter.js';
-export type { LineSplitterOptions, SplitLine } from './transport/LineSplitter.js';
 
-export {
-  isPiDriverError,
-  PiCapacityError,
-  PiCommandError,
-  PiConfigError,
-  PiDriverError,
-  PiNotFoundError,
-  PiPolicyError,
-  PiProtocolError,
-  PiStartError,
-  PiTimeoutError,
-  PiUnsupportedError,
-  SessionNotFoundError,
-  TransportClosedError,
-} from './errors.js';
-export type { ExitDetails } from './errors.js';
-
+// Events and stream helpers.
 export type {
   AgentEndEvent,
   AgentEndReason,
@@ -86,6 +66,98 @@ export type {
   UsageEvent,
   UserMessageEvent,
 } from './protocol/events.js';
+export { ofType } from './rx/ofType.js';
+export { coalesceDeltas } from './rx/coalesceDeltas.js';
+export { eachValueFrom } from './rx/eachValueFrom.js';
+export { UsageTotals } from './usage/UsageTotals.js';
+export type { UsageTotalsJSON } from './usage/UsageTotals.js';
 
-export * from './policies/index.js';
-export * from './manager/index.js';
+// Errors.
+export {
+  isPiDriverError,
+  PiCapacityError,
+  PiCommandError,
+  PiConfigError,
+  PiDriverError,
+  PiNotFoundError,
+  PiPolicyError,
+  PiProtocolError,
+  PiStartError,
+  PiTimeoutError,
+  PiUnsupportedError,
+  SessionNotFoundError,
+  TransportClosedError,
+} from './errors.js';
+export type { ExitDetails } from './errors.js';
+
+// Interaction policies.
+export type {
+  AllowAlwaysDecision,
+  AllowDecision,
+  AnswerDecision,
+  AskHostOptions,
+  AuditEntry,
+  AuditLogOptions,
+  AutoApproveOptions,
+  CancelDecision,
+  Decision,
+  DecisionInput,
+  DecisionKind,
+  DeferDecision,
+  DenyDecision,
+  HostCallback,
+  PoliciesByKind,
+  Policy,
+  PolicyAnswer,
+  PolicyContext,
+  PolicyRequest,
+  PolicySession,
+  TimeoutDecisionOptions,
+  ToolMatcher,
+} from './policies/index.js';
+export {
+  allow,
+  allowAlways,
+  allowTools,
+  answer,
+  askHost,
+  auditLog,
+  autoApprove,
+  byKind,
+  cancel,
+  chain,
+  decisionTimeout$,
+  defer,
+  deny,
+  denyAll,
+  denyTools,
+  isDecision,
+  rememberAlways,
+  timeoutDecision,
+} from './policies/index.js';
+
+// The session manager.
+export { closeOnExit, isManagerNotice, MANAGER_NOTICE_TYPES, PiSessionManager, reapIdle } from './manager/index.js';
+export type {
+  CloseOnExitOptions,
+  ExitSignal,
+  IdleExpiry,
+  ManagedSession,
+  ManagedSessionEvent,
+  ManagedSessionState,
+  ManagedSessionStatus,
+  ManagerEvent,
+  ManagerNotice,
+  PiSessionManagerOptions,
+  ReapIdleOptions,
+  RemovalReason,
+  SessionAddedNotice,
+  SessionDiedNotice,
+  SessionEventOf,
+  SessionFactory,
+  SessionReapedNotice,
+  SessionRemovedNotice,
+  StopOptions,
+  StopResult,
+  StopStatus,
+} from './manager/index.js';

@@ -8,7 +8,7 @@
  * Statuses: `s` starting, `i` idle, `r` running, `c` closing, `x` closed. Run ends: `c`
  * completed, `x` cancelled.
  */
-import { distinctUntilChanged, filter, map } from 'rxjs';
+import { distinctUntilChanged, filter, map, mergeMap } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, it } from 'vitest';
 import { PiConfig } from '../../src/config/PiConfig.js';
@@ -93,9 +93,9 @@ describe('a whole session in virtual time', () => {
       );
 
       cold('a').subscribe(() => void session.start());
-      cold('5ms a').subscribe(() => session.prompt$('flaky').subscribe());
-      cold('20ms a').subscribe(() => session.prompt$('tool').subscribe());
-      cold('30ms a').subscribe(() => session.prompt$('long').subscribe());
+      cold('5ms a 14ms b 9ms c', { a: 'flaky', b: 'tool', c: 'long' })
+        .pipe(mergeMap((text) => session.prompt$(text)))
+        .subscribe();
       cold('33ms a').subscribe(() => void session.abort());
       cold('40ms a').subscribe(() => void session.close());
 

@@ -1,4 +1,4 @@
-import { BehaviorSubject, filter, Observable, ReplaySubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, concat, EMPTY, filter, map, mergeMap, ReplaySubject, Subject, takeWhile, throwError, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { PiProtocolError } from '../errors.js';
 import type { DecisionInput } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
@@ -179,17 +179,11 @@ export class RemoteSession {
       headers: { 'Content-Type': 'application/json', ...this.#authHeaders() },
       body: JSON.stringify({ text, ...(options.images ? { images: options.images } : {}) }),
     });
-    return new Observable<PiEvent>((subscriber) =>
-      request$.subscribe({
-        next: (message) => {
-          const decoded = decodeMessage(message);
-          if (decoded.kind === 'event') subscriber.next(decoded.event);
-          else if (decoded.kind === 'end') subscriber.complete();
-          else if (decoded.kind === 'fail') subscriber.error(decoded.error);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.error(new ConnectionLostError('the prompt stream ended before its run did')),
-      }),
+    // The stream ends with the run's `end` frame; a stream that ends before it lost the connection.
+    return concat(request$, throwError(() => new ConnectionLostError('the prompt stream ended before its run did'))).pipe(
+      map(decodeMessage),
+      takeWhile((decoded) => decoded.kind !== 'end'),
+      mergeMap((decoded) => (decoded.kind === 'event' ? [decoded.event] : decoded.kind === 'fail' ? throwError(() => decoded.error) : EMPTY)),
     );
   }
 

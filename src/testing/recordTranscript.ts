@@ -3,7 +3,7 @@
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Observable } from 'rxjs';
+import { tap, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
 import type {
@@ -153,24 +153,16 @@ class RecordingTransport implements PiTransport {
     this.#sink = sink;
     this.#clock = clock;
     this.#options = options;
-    this.lines$ = new Observable<TransportLine>((subscriber) =>
-      inner.lines$.subscribe({
-        next: (line) => {
+    this.lines$ = inner.lines$.pipe(
+      tap({
+        next: (line) =>
           this.#write(
             line instanceof OversizeLine
               ? { dir: 'out', t: this.#clock(), line: line.head, oversize: line.bytes }
               : { dir: 'out', t: this.#clock(), line: line instanceof ScannedLine ? line.line : line },
-          );
-          subscriber.next(line);
-        },
-        error: (error: unknown) => {
-          this.#onStdoutDone();
-          subscriber.error(error);
-        },
-        complete: () => {
-          this.#onStdoutDone();
-          subscriber.complete();
-        },
+          ),
+        error: () => this.#onStdoutDone(),
+        complete: () => this.#onStdoutDone(),
       }),
     );
     this.exited = inner.exited;
