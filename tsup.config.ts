@@ -1,5 +1,9 @@
 import { defineConfig, type Options } from 'tsup';
 
+// Declarations without the members tagged `@internal` (pidriver's own wiring, such as
+// `PiSession.start`): they stay callable inside the package but are not part of the typed API.
+const dts = { compilerOptions: { stripInternal: true } } satisfies Options['dts'];
+
 // The Node entry points, built once as ESM and once as CommonJS.
 const node = {
   entry: {
@@ -8,7 +12,7 @@ const node = {
     testing: 'src/testing/index.ts',
     bridge: 'src/bridge/index.ts',
   },
-  dts: true,
+  dts,
   sourcemap: true,
   // Not `clean`: the configs build in parallel, so cleaning in one could delete another's
   // output. `npm run build` empties dist/ before tsup runs.
@@ -37,7 +41,7 @@ export default defineConfig([
     // pidriver/browser: no Node built-ins (lint-enforced, and spec/browser/bundle.spec.ts checks the output).
     entry: { browser: 'src/browser/index.ts' },
     format: ['esm', 'cjs'],
-    dts: true,
+    dts,
     sourcemap: true,
     clean: false,
     keepNames: true,

@@ -401,7 +401,7 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
     '  with backpressure, so the producer is not the bottleneck; every prompt replays the same stream.',
     '- Cold vs warm: in the first stream of a fresh process the JIT is still compiling (on helper threads: see the CPU column);',
     '  a host that drives pi for longer than a few seconds runs warm.',
-    "- pidriver's `agent_end` comes after one more `get_state` round trip (pi 0.73 has no settled event, G5): included.",
+    "- pidriver's `agent_end` comes after one more `get_state` round trip (pi 0.73 has no settled event): included.",
     '- pidriver keeps the current run\'s events for late subscribers (10,000 events / 16 MiB by default): on (b) that window is',
     '  most of its garbage-collection work (events that live for 10,000 frames); the `replay: { maxEvents: 1000 }` row shows it.',
     '- Peak RSS: the 64 KiB buffer Node allocates for every pipe read (154 MB of them on (a)) is freed only by a GC, and a reader',

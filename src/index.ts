@@ -126,7 +126,6 @@ export {
   byKind,
   cancel,
   chain,
-  decisionTimeout$,
   defer,
   deny,
   denyAll,
@@ -135,6 +134,7 @@ export {
   rememberAlways,
   timeoutDecision,
 } from './policies/index.js';
+export { answerAfter$, decisionTimeout$ } from './policies/decisionTimeout.js';
 
 // The session manager.
 export { closeOnExit, isManagerNotice, MANAGER_NOTICE_TYPES, PiSessionManager, reapIdle } from './manager/index.js';

@@ -1,6 +1,6 @@
 /**
  * pidriver: `PiClient` with `binary` = the fake pi, `approve: 'none'`; `session.events$` until
- * its `agent_end` (which pidriver emits after one settle-check `get_state`, G5).
+ * its `agent_end` (which pidriver emits after one settle-check `get_state`: pi 0.73 has no settled event).
  * `node pidriver.mjs <shape> [runs]`. BENCH_REPLAY_EVENTS overrides the replay window (for experiments),
  * BENCH_STREAM_DELTAS the stream's length.
  */

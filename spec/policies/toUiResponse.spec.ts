@@ -17,7 +17,7 @@ const editor = makeRequest('editor', { requestId: 'ed' });
 
 function wire(request: InteractionRequest, decision: Decision): unknown {
   const response = toUiResponse(request, decision);
-  ExtensionUiResponseSchema.parse(response); // exactly the wire of protocol §7.2
+  ExtensionUiResponseSchema.parse(response); // exactly the extension_ui_response wire shape
   return response;
 }
 

@@ -1,5 +1,5 @@
 /**
- * EventNormalizer: pi's content frames → pidriver events (protocol reference §5, gotchas G8, G9).
+ * EventNormalizer: pi's content frames → pidriver events (text from deltas, never from resent snapshots; blocks that end out of order).
  *
  * Frames go through `parseLine` first, as in a session, so these tests also pin what the schemas
  * let through. The last block replays recorded pi 0.73.1 transcripts
@@ -36,7 +36,7 @@ const zeroUsage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalToken
 const assistantEnd = (content: unknown[], extra: Record<string, unknown> = {}) =>
   frame({ type: 'message_end', message: { role: 'assistant', content, usage, stopReason: 'stop', ...extra } });
 
-/** A `message_update` with pi 0.73's resent partial message (which the parser drops, G8). */
+/** A `message_update` with pi 0.73's resent partial message (which the parser drops: it can be stale). */
 const update = (event: Record<string, unknown>) =>
   frame({
     type: 'message_update',
@@ -143,7 +143,7 @@ describe('EventNormalizer', () => {
       expect(silent.at(-1)).toMatchObject({ type: 'error', code: 'provider_error', message: expect.stringMatching(/provider/) });
     });
 
-    it('takes the final text from message_end, never from the resent partial snapshots (G8)', () => {
+    it('takes the final text from message_end, never from the resent partial snapshots', () => {
       const normalizer = new EventNormalizer();
       const events = normalizeAll(normalizer, [
         update({ type: 'text_delta', contentIndex: 0, delta: 'Hel' }),
@@ -156,7 +156,7 @@ describe('EventNormalizer', () => {
     });
   });
 
-  describe('out-of-order block ends (G9)', () => {
+  describe('out-of-order block ends', () => {
     it('keys deltas by contentIndex, so interleaved blocks concatenate exactly to the final text', () => {
       const normalizer = new EventNormalizer();
       // Observed in pi 0.73: text_end of block 0 arrives after block 1's tool-call deltas,
@@ -413,7 +413,7 @@ describe('EventNormalizer', () => {
       expect(joinDeltas(events, 'assistant')).toBe('The answer is 42.');
     });
 
-    it('pi-c-tool-bash: text_end after the tool-call deltas (G9), a tool run, and a second turn', () => {
+    it('pi-c-tool-bash: text_end after the tool-call deltas, a tool run, and a second turn', () => {
       const normalizer = new EventNormalizer();
       const events = normalizeAll(normalizer, transcript('pi-c-tool-bash.jsonl'));
       expect(events.filter((event) => event.type.startsWith('tool_'))).toEqual([

@@ -1,6 +1,6 @@
 /**
  * classifyDialog / toUiNotice: pi's `extension_ui_request` frames → typed interaction requests
- * and `ui_notice` events (protocol reference §7). The frames are the ones pi 0.73.1 and omp
+ * and `ui_notice` events (dialogs wait for an answer; notifications don't). The frames are the ones pi 0.73.1 and omp
  * wrote in the recorded transcripts; the last block replays those transcripts when present.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * CommandChannel: correlating commands with pi's responses by id (protocol reference §3.2, §3.3,
- * gotchas G2 and G6). Timeouts are RxJS timers, so these tests run them in virtual time.
+ * CommandChannel: correlating commands with pi's responses by id (pi answers out of order,
+ * and pi 0.73 drops the id from some failures). Timeouts are RxJS timers, so these tests run them in virtual time.
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -97,7 +97,7 @@ describe('CommandChannel', () => {
       await expect(abort).resolves.toBeUndefined();
     });
 
-    it('matches replies that come out of order (pi runs commands concurrently, G2)', async () => {
+    it('matches replies that come out of order (pi runs commands concurrently)', async () => {
       const { channel, written } = setup();
       const requests = ['prompt', 'get_messages', 'get_session_stats', 'bash'].map((type) => channel.request({ type }));
       // pi answers a fast command sent after a slow one first; `bash` answers last.
@@ -141,7 +141,7 @@ describe('CommandChannel', () => {
     });
   });
 
-  describe('id-less failures (pi 0.73 unknown command, G6)', () => {
+  describe('id-less failures (pi 0.73 unknown command)', () => {
     it('fail the oldest pending command of that type, one per failure', async () => {
       const { channel } = setup();
       const first = outcome(channel.request({ type: 'frobnicate' }));

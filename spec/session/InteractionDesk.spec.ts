@@ -16,7 +16,8 @@ const fields = (requestId: string): RequestFields => ({ type: 'interaction_reque
 function desk(policy: Policy, defaultPolicy = false) {
   const written: object[] = [];
   const published: PiEvent[] = [];
-  const events = new SessionEvents('s1', { maxEvents: 100, maxBytes: 1e6 }, (event) => published.push(event));
+  const events = new SessionEvents('s1', { maxEvents: 100, maxBytes: 1e6 });
+  events.runListeners = new Set([{ next: (event: PiEvent) => published.push(event) }]);
   const counts: number[] = [];
   const session = { sessionId: 's1', pending: [], respond: () => Promise.resolve(), abort: () => Promise.resolve() };
   const subject = new InteractionDesk({

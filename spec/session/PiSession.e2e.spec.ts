@@ -62,7 +62,8 @@ describe('PiSession through the real pi CLI', () => {
     expect(result.usage.inputTokens).toBe(60);
     expect(result.usage.cacheReadTokens).toBe(40);
     expect(session.usage.equals(result.usage)).toBe(true);
-    expect(session.ended).toBe(true);
+    expect(session.hasEndedRun).toBe(true);
+    expect(session.ended).toBe(true); // the deprecated alias
 
     const stats = await session.getStats();
     expect(UsageTotals.fromSessionStats(stats).inputTokens).toBe(60);

@@ -22,7 +22,7 @@ interface ChatMessage {
   readonly tool_call_id?: string;
 }
 
-/** A request body shaped like pi's (real-pi.md §3.2). */
+/** A request body shaped like the ones pi 0.73.1 sends (OpenAI chat completions, streamed). */
 function chatBody(userText: string, after: readonly ChatMessage[] = []): Json {
   return {
     model: FAKE_MODEL,

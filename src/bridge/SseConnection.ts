@@ -70,6 +70,8 @@ export const SSE_HEADERS = {
  * source is unsubscribed (the session is untouched), a `close` frame with reason `slow_client`
  * is queued, the response ends, `onDropped` is called, and the socket is destroyed if it hasn't
  * flushed within `dropGraceMs`. The client may reconnect and resume with `Last-Event-ID`.
+ *
+ * @internal
  */
 export class SseConnection implements BudgetedStream {
   readonly #res: ServerResponse;

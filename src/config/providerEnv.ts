@@ -1,6 +1,6 @@
 /**
  * Which environment variable pi reads a provider's API key from
- * (`@mariozechner/pi-ai` `env-api-keys.js`, protocol reference §1.3).
+ * (the table in `@mariozechner/pi-ai`'s `env-api-keys.js`).
  */
 export const PROVIDER_API_KEY_ENV: Readonly<Record<string, string>> = Object.freeze({
   anthropic: 'ANTHROPIC_API_KEY',

@@ -21,7 +21,7 @@ import { longTimer } from '../rx/longTimer.js';
  * ```ts
  * // a policy: ask the UI, but deny after 30 s (a withdrawn request gets neither)
  * const policy: Policy = (request$) =>
- *   request$.pipe(mergeMap((input) => race(fromUi(input.request, input.signal), decisionTimeout$(input, 30_000, false))));
+ *   request$.pipe(mergeMap((input) => race(fromUi(input.request, input.signal), answerAfter$(input, 30_000, false))));
  * ```
  *
  * @param input The request, with the signal that withdraws it.
@@ -31,7 +31,7 @@ import { longTimer } from '../rx/longTimer.js';
  * @return An Observable of at most one answer.
  * @see {@link timeoutDecision}
  */
-export function decisionTimeout$(
+export function answerAfter$(
   input: PolicyRequest,
   ms: number,
   decision: DecisionInput,
@@ -43,6 +43,12 @@ export function decisionTimeout$(
     takeUntil(fromAbortSignal(signal)),
   );
 }
+
+/**
+ * @deprecated Renamed {@link answerAfter$}: it is one answer after a delay, not a timeout policy
+ * (that is {@link timeoutDecision}). The same function.
+ */
+export const decisionTimeout$ = answerAfter$;
 
 function coerceSafely(request: InteractionRequest, decision: DecisionInput): Decision {
   try {

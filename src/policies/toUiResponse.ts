@@ -9,7 +9,7 @@ const DENY = 'Deny';
 
 /**
  * Writes a decision as the `extension_ui_response` line that answers a request on the wire
- * (protocol §7.2).
+ * (`ExtensionUiResponseSchema` in `pidriver/protocol`).
  *
  * - `cancel` → `cancelled: true`, for any dialog;
  * - a `confirm`: `allow` / `allowAlways` → `confirmed: true`, `deny` → `confirmed: false`;

@@ -21,7 +21,7 @@ export interface OpenToolCall {
  * the little state that needs: open tool calls, the last assistant message. Run boundaries,
  * responses and extension UI are the session's job.
  *
- * Text comes from the deltas, never from the resent `partial`/`message` snapshots (G8): the
+ * Text comes from the deltas, never from the resent `partial`/`message` snapshots, which can be stale: the
  * deltas of one message concatenate to exactly its final text.
  */
 export class EventNormalizer {

@@ -1,6 +1,6 @@
 /**
- * Reassembles omp's protocol-v2 `rpc_chunk` sequences (protocol reference §8.1, G21) into the
- * one JSON line they carry.
+ * Reassembles omp's protocol-v2 `rpc_chunk` sequences into the one JSON
+ * line they carry: omp splits a frame too large for one line into numbered base64 pieces.
  */
 import type { FrameOf } from './frames.js';
 

@@ -1,5 +1,5 @@
 /**
- * What each pi dialect can do on the wire (protocol reference §0.1, §4.1, §9), so the session
+ * What each pi dialect can do on the wire (commands, run-end frames, protocol-v2 chunks), so the session
  * can pick the best run-end signal, refuse what a dialect lacks, and tell the user
  * (`session.capabilities`).
  */

@@ -3,7 +3,7 @@
  *
  * Inbound schemas are permissive on purpose (`z.looseObject`, optional fields that also accept
  * `null`): pi elides `undefined` fields, newer pi versions add fields, and a new field must never
- * break an old SDK (protocol reference §6, gotchas G7 and G20). Only the fields the driver reads
+ * break an old SDK (pi omits some documented fields and adds new ones between versions). Only the fields the driver reads
  * are typed; everything else passes through untouched.
  */
 import * as z from 'zod';
@@ -12,7 +12,7 @@ import * as z from 'zod';
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 // ---------------------------------------------------------------------------------------------
-// Shared shapes (§6)
+// Shared shapes
 
 export const TextContentSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
 export const ThinkingContentSchema = z.looseObject({ type: z.literal('thinking'), thinking: z.string() });
@@ -69,9 +69,9 @@ export const ToolResultSchema = z.looseObject({
 export type ToolResult = z.infer<typeof ToolResultSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// Responses (§3.3, §4)
+// Responses
 
-/** `{"type":"response", …}`; `id` and even `command` are missing on some errors (G6). */
+/** `{"type":"response", …}`; `id` and even `command` are missing on some errors (pi 0.73, e.g. an unknown command). */
 export const ResponseFrameSchema = z.looseObject({
   type: z.literal('response'),
   id: opt(z.string()),
@@ -84,7 +84,7 @@ export const ResponseFrameSchema = z.looseObject({
 export type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// Agent / turn lifecycle (§5.2)
+// Agent / turn lifecycle
 
 export const AgentStartFrameSchema = z.looseObject({ type: z.literal('agent_start') });
 export const AgentEndFrameSchema = z.looseObject({
@@ -102,12 +102,12 @@ export const TurnEndFrameSchema = z.looseObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Message lifecycle (§5.3)
+// Message lifecycle
 
 export const MessageStartFrameSchema = z.looseObject({ type: z.literal('message_start'), message: AgentMessageSchema });
 export const MessageEndFrameSchema = z.looseObject({ type: z.literal('message_end'), message: AgentMessageSchema });
 
-/** `assistantMessageEvent` variants. `partial` (pi 0.73/omp) is deliberately not parsed (G8). */
+/** `assistantMessageEvent` variants. `partial` (pi 0.73/omp) is deliberately not parsed: it resends the whole message and can be stale. */
 export const AssistantMessageEventSchema = z.looseObject({
   type: z.string(),
   contentIndex: opt(z.number()),
@@ -126,7 +126,7 @@ export const MessageUpdateFrameSchema = z.looseObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Tools (§5.4)
+// Tools
 
 export const ToolExecutionStartFrameSchema = z.looseObject({
   type: z.literal('tool_execution_start'),
@@ -149,7 +149,7 @@ export const ToolExecutionEndFrameSchema = z.looseObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Session-level (§5.5)
+// Session-level
 
 export const QueueUpdateFrameSchema = z.looseObject({
   type: z.literal('queue_update'),
@@ -188,7 +188,7 @@ export const ExtensionErrorFrameSchema = z.looseObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Extension UI (§7)
+// Extension UI
 
 export const ExtensionUiRequestFrameSchema = z.looseObject({
   type: z.literal('extension_ui_request'),
@@ -205,7 +205,7 @@ export const ExtensionUiRequestFrameSchema = z.looseObject({
 export type ExtensionUiRequestFrame = z.infer<typeof ExtensionUiRequestFrameSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// omp-only (§5.6, §8)
+// omp-only
 
 export const ReadyFrameSchema = z.looseObject({
   type: z.literal('ready'),
@@ -224,7 +224,7 @@ export const PromptResultFrameSchema = z.looseObject({
   sessionSettled: opt(z.boolean()),
 });
 export const SessionSettledFrameSchema = z.looseObject({ type: z.literal('session_settled') });
-/** One piece of an oversize frame (protocol v2, §8.1): base64 of UTF-8 JSON, strictly in order. */
+/** One piece of an oversize frame (omp's protocol v2): base64 of UTF-8 JSON, strictly in order. */
 export const RpcChunkFrameSchema = z.looseObject({
   type: z.literal('rpc_chunk'),
   chunkId: z.string(),
@@ -287,7 +287,7 @@ export function isKnownFrameType(type: string): type is KnownFrameType {
 }
 
 // ---------------------------------------------------------------------------------------------
-// get_state / get_session_stats data (§6.9, §6.10)
+// get_state / get_session_stats data
 
 export const ModelSchema = z.looseObject({
   id: z.string(),

@@ -34,7 +34,7 @@ const FAST_PATH_MIN_LENGTH = 2_048;
  *
  * `message_update` frames from pi 0.73 and omp resend the whole partial message twice
  * (`assistantMessageEvent.partial` and `message`): ~99% of their bytes, quadratic in the reply
- * length, and unreliable (G8). `raw` is the frame without them (`{ type, assistantMessageEvent }`
+ * length, and can be stale (the deltas are the truth). `raw` is the frame without them (`{ type, assistantMessageEvent }`
  * plus any other key), and long lines are read by a scanner that validates the resent copies
  * without decoding them (same result as a full parse, at a fraction of the cost).
  */

@@ -3,7 +3,7 @@
  * its UTF-8 bytes in a single validating pass, without building the object tree `JSON.parse`
  * would, and without decoding the two copies of the partial assistant message that pi 0.73 and
  * omp resend in every such frame (`assistantMessageEvent.partial` and `message`, ~99% of the
- * bytes, quadratic in the reply's length; G8).
+ * bytes, quadratic in the reply's length).
  *
  * What it gives the session is what the slow path (`JSON.parse`, then dropping the resent copies,
  * then the zod frame schema) would use: the `assistantMessageEvent` fields the frame schema

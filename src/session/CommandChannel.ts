@@ -25,8 +25,8 @@ export interface CommandChannelOptions {
 /**
  * Correlates commands with their responses by `id`.
  *
- * pi answers out of order (it runs commands concurrently, G2), and pi 0.73 drops the `id` from
- * some failures (unknown command, G6): an id-less failure whose `command` names a pending
+ * pi answers out of order (it runs commands concurrently), and pi 0.73 drops the `id` from
+ * some failures (an unknown command, for one): an id-less failure whose `command` names a pending
  * command's type fails the *oldest* such command. Every command has a timeout (an RxJS timer,
  * so tests run it in virtual time); when the process dies, {@link rejectAll} fails the rest.
  */

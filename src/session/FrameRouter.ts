@@ -43,11 +43,17 @@ export interface FrameRouterOptions {
  */
 export class FrameRouter {
   readonly #options: FrameRouterOptions;
+  readonly #events: SessionEvents;
+  readonly #runs: RunTracker;
+  readonly #normalizer: EventNormalizer;
   /** Secret values to mask in text pidriver builds from pi's stdout (computed on first use). */
   #secrets: readonly string[] | undefined;
 
   constructor(options: FrameRouterOptions) {
     this.#options = options;
+    this.#events = options.events;
+    this.#runs = options.runs;
+    this.#normalizer = options.normalizer;
   }
 
   onLine(line: TransportLine): void {
@@ -84,7 +90,7 @@ export class FrameRouter {
   }
 
   #onFrame(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
-    const { runs, dialect, events } = this.#options;
+    const runs = this.#runs;
     switch (frame.type) {
       case 'response':
         this.#onResponse(frame, raw, size);
@@ -98,31 +104,31 @@ export class FrameRouter {
         runs.feed({ kind: 'agent_end', isTerminal: frame.isTerminal, willRetry: frame.willRetry });
         return;
       case 'ready':
-        dialect.onReady(frame);
+        this.#options.dialect.onReady(frame);
         return;
       case 'agent_settled':
-        dialect.learn('pi-1');
-        dialect.sawSettledSignal();
+        this.#options.dialect.learn('pi-1');
+        this.#options.dialect.sawSettledSignal();
         runs.feed({ kind: 'settled' });
         return;
       case 'prompt_result':
-        dialect.learn('omp');
+        this.#options.dialect.learn('omp');
         runs.onPromptResult(frame);
         return;
       case 'session_settled':
-        dialect.learn('omp');
+        this.#options.dialect.learn('omp');
         runs.feed({ kind: 'settled' });
         return;
       case 'rpc_chunk': {
         // Protocol v2: reassemble, then handle the frame as if it had been one line.
-        const outcome = dialect.reassemble(frame);
+        const outcome = this.#options.dialect.reassemble(frame);
         if (outcome.kind === 'frame') this.onLine(outcome.line);
-        else if (outcome.kind === 'error') events.emit({ type: 'error', code: 'invalid_chunk', fatal: false, message: outcome.message, raw: undefined }, size);
+        else if (outcome.kind === 'error') this.#events.emit({ type: 'error', code: 'invalid_chunk', fatal: false, message: outcome.message, raw: undefined }, size);
         return;
       }
       case 'rpc_frame_error': {
-        const message = `omp could not send a ${frame.originalType ?? '?'} frame: ${frame.error ?? 'over its frame limit'} (protocol v${dialect.protocolVersion})`;
-        events.emit({ type: 'error', code: 'frame_too_large', fatal: false, message, raw }, size);
+        const message = `omp could not send a ${frame.originalType ?? '?'} frame: ${frame.error ?? 'over its frame limit'} (protocol v${this.#options.dialect.protocolVersion})`;
+        this.#events.emit({ type: 'error', code: 'frame_too_large', fatal: false, message, raw }, size);
         if (frame.originalType === 'agent_end') runs.feed({ kind: 'agent_end' });
         return;
       }
@@ -162,13 +168,12 @@ export class FrameRouter {
 
   /** The events a frame means (deltas, tool calls, usage…), with pi's frame as their `raw`. */
   #emitContent(frame: KnownFrame, raw: Record<string, unknown>, size: number): void {
-    const { normalizer, runs, events } = this.#options;
-    for (const event of normalizer.normalize(frame)) {
+    for (const event of this.#normalizer.normalize(frame)) {
       if (event.type === 'usage') {
-        runs.addUsage(event.totals);
+        this.#runs.addUsage(event.totals);
         this.#options.onUsage(event.totals);
       }
-      events.emit(withRaw(event, raw), size);
+      this.#events.emit(withRaw(event, raw), size);
     }
   }
 

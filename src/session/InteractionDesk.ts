@@ -109,7 +109,7 @@ export class InteractionDesk {
     const open: OpenRequest = { request, controller, size, stage: 'policy', timeout: undefined, unanswered: undefined };
     this.#open.set(request.requestId, open);
     if (request.timeoutMs !== undefined) {
-      // pi resolves a dialog with a timeout itself, silently (G10): withdraw it at the same time.
+      // pi resolves a dialog with a timeout itself, silently (no frame says so): withdraw it at the same time.
       open.timeout = longTimer(request.timeoutMs, this.#options.scheduler).subscribe(() => this.withdraw(request.requestId));
     }
     if (this.#policy === undefined) {

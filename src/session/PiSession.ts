@@ -171,9 +171,13 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   get initialRun(): Promise<RunResult> | undefined {
     return this.#initialRun;
   }
-  /** True once a run has ended. */
-  get ended(): boolean {
+  /** True once a run of this session has ended (its `agent_end`); stays true after later prompts. */
+  get hasEndedRun(): boolean {
     return this.#runs.ended;
+  }
+  /** @deprecated Use {@link hasEndedRun}: true once a run has ended, not "the session ended". */
+  get ended(): boolean {
+    return this.hasEndedRun;
   }
   /** Clock time (scheduler ms) of the last event in or command out. */
   get lastActivity(): number {

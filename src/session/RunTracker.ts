@@ -76,12 +76,6 @@ export class RunTracker {
     return (this.#run?.ticket?.listeners.size ?? 0) > 0;
   }
 
-  /** An event of the session: the current run's `prompt$()` subscribers get it too. */
-  forward(event: PiEvent): void {
-    const listeners = this.#run?.ticket?.listeners;
-    if (listeners && listeners.size > 0) for (const listener of listeners) listener.next(event);
-  }
-
   /** The prompt command with this id is the current run's (omp's late refusal, `response` acks). */
   isCurrentPrompt(id: string | null | undefined): boolean {
     return id != null && this.#run?.state.promptId === id;
@@ -262,12 +256,14 @@ export class RunTracker {
     this.#commands.unsubscribe();
     const run = this.#run;
     this.#run = undefined;
+    this.#options.events.runListeners = undefined;
     for (const ticket of [...(run?.ticket ? [run.ticket] : []), ...this.#queue.drain()]) ticket.fail(error);
   }
 
   #open(ticket: PromptTicket | undefined, acked: boolean): Run {
     const run: Run = { ticket, state: newRun(acked), usage: UsageTotals.ZERO, endFrame: undefined };
     this.#run = run;
+    this.#options.events.runListeners = ticket?.listeners;
     this.#options.normalizer.startRun();
     this.#options.store.patch({ status: 'running' });
     return run;
@@ -333,6 +329,7 @@ export class RunTracker {
     // The run is over: later subscribers of events$ start fresh (recentEvents$ still has it).
     this.#options.events.endWindow();
     this.#run = undefined;
+    this.#options.events.runListeners = undefined;
     this.#options.store.patch({ status: 'idle', runs: this.#finished });
     run.ticket?.settle(result);
     this.startNext();
@@ -341,6 +338,7 @@ export class RunTracker {
   /** The prompt was refused before its run started: no run after all. */
   #drop(run: Run, failure: Error): void {
     this.#run = undefined;
+    this.#options.events.runListeners = undefined;
     this.#options.store.patch({ status: 'idle' });
     run.ticket?.fail(failure);
     this.startNext();

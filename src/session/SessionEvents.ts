@@ -12,19 +12,18 @@ import { ReplayHub, type ReplayLimits } from '../rx/ReplayHub.js';
 export class SessionEvents {
   readonly #sessionId: string;
   readonly #hub: ReplayHub<PiEvent>;
-  /** Also gets every published event (the current run's `prompt$()` subscribers). */
-  readonly #also: (event: PiEvent) => void;
   #seq = 0;
+  /** The current run's `prompt$()` subscribers: they get every published event too. */
+  #runListeners: ReadonlySet<{ next(event: PiEvent): void }> | undefined;
 
   /** See `PiSession.events$`. */
   readonly events$: Observable<PiEvent>;
   /** See `PiSession.recentEvents$`. */
   readonly recentEvents$: Observable<PiEvent>;
 
-  constructor(sessionId: string, limits: ReplayLimits, also: (event: PiEvent) => void) {
+  constructor(sessionId: string, limits: ReplayLimits) {
     this.#sessionId = sessionId;
     this.#hub = new ReplayHub<PiEvent>(limits);
-    this.#also = also;
     this.events$ = this.#hub.observable;
     this.recentEvents$ = this.#hub.retained;
   }
@@ -57,8 +56,14 @@ export class SessionEvents {
 
   publish(stamped: PiEvent, bytes: number): PiEvent {
     this.#hub.next(stamped, bytes);
-    this.#also(stamped);
+    const listeners = this.#runListeners;
+    if (listeners !== undefined && listeners.size > 0) for (const listener of listeners) listener.next(stamped);
     return stamped;
+  }
+
+  /** Who else gets every event: the current run's `prompt$()` subscribers (`undefined` between runs). */
+  set runListeners(listeners: ReadonlySet<{ next(event: PiEvent): void }> | undefined) {
+    this.#runListeners = listeners;
   }
 
   /** A run starts: late subscribers of `events$` get what comes from here on. */

@@ -130,11 +130,11 @@ export class SessionLifecycle {
 
   /** Reads pi's stdout, line by line, until it ends. */
   #listen(): void {
-    const { transport, router } = this.#parts;
+    const { transport, router, touch } = this.#parts;
     this.#parts.subscriptions.add(
       transport.lines$.subscribe({
         next: (line) => {
-          this.#parts.touch();
+          touch();
           router.onLine(line);
         },
         error: (error: unknown) => this.#onStdoutEnd(error),

@@ -60,7 +60,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
   const normalizer = new EventNormalizer();
   // Built below, used by callbacks of parts built before them.
   const late: { runs?: RunTracker; lifecycle?: SessionLifecycle } = {};
-  const events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay }, (event) => late.runs?.forward(event));
+  const events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay });
   const store = new SessionStore(
     { status: 'starting', sessionId, piSessionId: undefined, model: undefined, cwd, runs: 0, eventCount: 0, pendingRequests: 0, queuedPrompts: 0, usage: UsageTotals.ZERO, exit: undefined },
     () => events.seq,

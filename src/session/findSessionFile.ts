@@ -13,7 +13,7 @@ interface Candidate {
 /**
  * Finds pi's session file for a session id (or a unique prefix of one, as pi's own
  * `--session <id>` accepts). pi names session files `<timestamp>_<sessionId>.jsonl` under
- * `<sessionDir or agentDir/sessions>/<cwd-slug>/`. Resuming by path avoids G15: `--session <id>`
+ * `<sessionDir or agentDir/sessions>/<cwd-slug>/`. Resuming by path avoids a prompt: `--session <id>`
  * of another project's session makes pi ask a y/N question on stdin.
  *
  * The directories are the ones pi itself would use: `sessionDir`, else

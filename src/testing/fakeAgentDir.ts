@@ -88,7 +88,7 @@ export async function fakeAgentConfig(options: FakeAgentConfigOptions): Promise<
   return PiConfig.parse({ provider: FAKE_PROVIDER, model: FAKE_MODEL, agentDir, offline: true, ...config });
 }
 
-/** The `models.json` content, exactly as the recorded runs used it (real-pi.md §2.1). */
+/** The `models.json` content, exactly as the recorded runs in `spec/fixtures/transcripts/` used it. */
 function fakeModelsConfig(baseUrl: string): Record<string, unknown> {
   return {
     providers: {

@@ -24,7 +24,7 @@ const t = z.number();
 
 /**
  * One transcript record. `t` is in milliseconds since the recorder's clock started (just before
- * spawn). The shape is the one of the recorded fixtures (`real-pi.md` §4):
+ * spawn). The shape is the one of the recorded fixtures in `spec/fixtures/transcripts/`:
  *
  * | `dir` | fields | meaning |
  * |---|---|---|

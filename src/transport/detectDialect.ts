@@ -27,7 +27,7 @@ const PACKAGES: Readonly<Record<string, (version: string) => Dialect>> = {
  * Which dialect a configured binary speaks, detected once per binary and cached.
  * `config.dialect` wins. Otherwise the `package.json` next to the resolved binary tells (no
  * process needed); failing that, `<binary> --version` (pi 0.73 prints it to *stderr* when stdin
- * is not a TTY, G26; omp prints `omp/<version>`), run through the launcher if there is one.
+ * is not a TTY; omp prints `omp/<version>`), run through the launcher if there is one.
  *
  * @see {@link detectPi} for the version too.
  */

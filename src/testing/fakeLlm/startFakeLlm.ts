@@ -5,7 +5,7 @@
  * The reply is chosen from the request alone: a `scenario:<name>` token in the last user message
  * picks the scenario, and the number of `role:"tool"` messages after that user message is the
  * step. A tool round-trip therefore needs no server state. The SSE wire format is the one pi
- * 0.73.1 was recorded accepting (real-pi.md §3.1). Only `node:http` is used.
+ * 0.73.1 was recorded accepting (OpenAI chat-completions chunks, then `data: [DONE]`). Only `node:http` is used.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
