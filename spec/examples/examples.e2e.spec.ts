@@ -27,7 +27,8 @@ const liveChildren = () => descendantsOf(process.pid).filter(({ pid }) => isProc
 
 afterAll(async () => {
   // Every example closes its sessions (`await using`) before main() resolves: no pi is left.
-  expect(await waitFor(() => liveChildren().length === 0), `left behind: ${JSON.stringify(liveChildren())}`).toBe(true);
+  // (pidriver's watchdog retires 5 s after the last pi is gone.)
+  expect(await waitFor(() => liveChildren().length === 0, 30_000), `left behind: ${JSON.stringify(liveChildren())}`).toBe(true);
 });
 
 describe.concurrent('examples', () => {

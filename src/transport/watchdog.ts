@@ -29,8 +29,8 @@ import { identityOf, processesWithEnvPrefix } from './processTree.js';
 const TREE_MARKER_ENV = 'PIDRIVER_TREE_ID';
 /** Every tree marker value of this process starts with this. */
 const HOST_PREFIX = `${randomUUID()}/`;
-/** How long the watchdog outlives the last pi of an idle host. */
-const RETIRE_AFTER_MS = 1_000;
+/** How long the watchdog outlives the last pi of an idle host (sessions started one after another share it). */
+const RETIRE_AFTER_MS = 5_000;
 // Captured now, so fake timers installed by a test can't stall the retirement.
 const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
 
