@@ -16,7 +16,18 @@ const layer = (files, patterns) => ({ files, rules: { 'no-restricted-imports': [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-output/**', 'docs/**', '.pidriver-cache/**', '*.config.*', 'eslint.config.js', '**/fixtures/**/*.mjs', '**/*.mjs'],
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'test-output/**',
+      'docs/**',
+      '.pidriver-cache/**',
+      '*.config.*',
+      'eslint.config.js',
+      '**/fixtures/**/*.mjs',
+      '**/*.mjs',
+    ],
   },
   ...tseslint.configs.recommendedTypeChecked,
   rxjsX.configs.recommended,
@@ -59,7 +70,18 @@ export default tseslint.config(
             { group: ['node:*'], message: 'pidriver/browser must not import Node built-ins' },
             SPAWN,
             {
-              group: ['**/session/**', '**/transport/**', '**/manager/**', '**/bridge/**', '**/testing/**', '**/config/**', '**/index.js', '!./index.js', 'pidriver/*', '!pidriver/browser'],
+              group: [
+                '**/session/**',
+                '**/transport/**',
+                '**/manager/**',
+                '**/bridge/**',
+                '**/testing/**',
+                '**/config/**',
+                '**/index.js',
+                '!./index.js',
+                'pidriver/*',
+                '!pidriver/browser',
+              ],
               message: 'pidriver/browser may use wire, protocol, usage, rx, policies types and errors only',
             },
           ],
@@ -67,25 +89,58 @@ export default tseslint.config(
       ],
     },
   },
-  layer(['src/bridge/**'], [SPAWN, { group: ['**/transport/**', '**/browser/**'], message: 'the bridge serves sessions; it shares only src/wire/ with the browser and never touches a transport' }]),
-  layer(['src/protocol/**'], [
-    SPAWN,
-    { group: ['**/transport/**', '**/config/**', '**/session/**', '**/manager/**'], message: 'protocol code is pure data and parsing: no transports, config, sessions or managers' },
-  ]),
-  layer(['src/policies/**'], [
-    SPAWN,
-    { group: ['**/transport/**', '**/session/**', '**/manager/**'], message: 'policies are pure Observable → Observable operators: no sessions or transports' },
-  ]),
-  layer(['src/manager/**'], [SPAWN, { group: ['**/transport/**'], message: 'the manager sees sessions only through ManagedSession; it never touches a transport' }]),
+  layer(
+    ['src/bridge/**'],
+    [
+      SPAWN,
+      {
+        group: ['**/transport/**', '**/browser/**'],
+        message: 'the bridge serves sessions; it shares only src/wire/ with the browser and never touches a transport',
+      },
+    ],
+  ),
+  layer(
+    ['src/protocol/**'],
+    [
+      SPAWN,
+      {
+        group: ['**/transport/**', '**/config/**', '**/session/**', '**/manager/**'],
+        message: 'protocol code is pure data and parsing: no transports, config, sessions or managers',
+      },
+    ],
+  ),
+  layer(
+    ['src/policies/**'],
+    [
+      SPAWN,
+      {
+        group: ['**/transport/**', '**/session/**', '**/manager/**'],
+        message: 'policies are pure Observable → Observable operators: no sessions or transports',
+      },
+    ],
+  ),
+  layer(
+    ['src/manager/**'],
+    [SPAWN, { group: ['**/transport/**'], message: 'the manager sees sessions only through ManagedSession; it never touches a transport' }],
+  ),
   layer(['src/config/**'], [{ group: ['**/session/**'], message: 'config is read by sessions, never the other way round' }]),
-  layer(['src/wire/**'], [
-    { regex: '^\\.\\./(?!(protocol|usage|rx)/|errors\\.js$)', message: 'src/wire/ (the bridge/browser contract) imports only protocol, usage, rx and errors' },
-    { regex: '^(?!\\.\\.?/|zod$|rxjs$)', message: 'src/wire/ runs in browsers: zod and rxjs are its only packages' },
-  ]),
-  layer(['src/rx/**'], [
-    { regex: '^\\.\\./(?!errors\\.js$)', message: 'src/rx/ holds generic stream helpers: they import only errors' },
-    { regex: '^(?!\\.\\.?/|rxjs$)', message: 'src/rx/ holds generic stream helpers: rxjs is their only package' },
-  ]),
+  layer(
+    ['src/wire/**'],
+    [
+      {
+        regex: '^\\.\\./(?!(protocol|usage|rx)/|errors\\.js$)',
+        message: 'src/wire/ (the bridge/browser contract) imports only protocol, usage, rx and errors',
+      },
+      { regex: '^(?!\\.\\.?/|zod$|rxjs$)', message: 'src/wire/ runs in browsers: zod and rxjs are its only packages' },
+    ],
+  ),
+  layer(
+    ['src/rx/**'],
+    [
+      { regex: '^\\.\\./(?!errors\\.js$)', message: 'src/rx/ holds generic stream helpers: they import only errors' },
+      { regex: '^(?!\\.\\.?/|rxjs$)', message: 'src/rx/ holds generic stream helpers: rxjs is their only package' },
+    ],
+  ),
   {
     files: ['spec/**', 'examples/**', 'bench/**'],
     rules: {

@@ -100,11 +100,16 @@ try {
       })().catch((error) => { console.error(error); process.exit(1); });`;
     writeFileSync(join(work, 'check.cjs'), check('(entry) => require(entry)'));
     writeFileSync(join(work, 'check.mjs'), check('(entry) => import(entry)'));
-    for (const [script, kind] of [['check.cjs', 'require()'], ['check.mjs', 'import()']]) {
+    for (const [script, kind] of [
+      ['check.cjs', 'require()'],
+      ['check.mjs', 'import()'],
+    ]) {
       try {
         execFileSync(node, [script], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (error) {
-        fail(`${kind} of pidriver fails on Node ${version}, the lowest engines.node (${pkg.engines.node}) allows:\n${error.stderr || error.stdout || error.message}`);
+        fail(
+          `${kind} of pidriver fails on Node ${version}, the lowest engines.node (${pkg.engines.node}) allows:\n${error.stderr || error.stdout || error.message}`,
+        );
       }
       console.log(`${kind} of every pidriver entry point works on Node ${version}`);
     }

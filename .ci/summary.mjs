@@ -35,7 +35,9 @@ export function summarize(report, exitStatus, options = {}) {
   let failed = 0;
   let skipped = 0;
   for (const file of report.testResults) {
-    const name = relative(root, String(file.name ?? '')).split('\\').join('/');
+    const name = relative(root, String(file.name ?? ''))
+      .split('\\')
+      .join('/');
     const tests = Array.isArray(file.assertionResults) ? file.assertionResults : [];
     if (file.status === 'failed' && !tests.some((test) => test.status === 'failed')) {
       failed++;

@@ -40,7 +40,7 @@ const LABEL: Record<Contender, string> = {
   floor: 'floor (split + JSON.parse)',
   rpcclient: 'pi RpcClient',
   pidriver: 'pidriver',
-  'pidriver-replay-1k': "pidriver, `replay: { maxEvents: 1000 }` (for information)",
+  'pidriver-replay-1k': 'pidriver, `replay: { maxEvents: 1000 }` (for information)',
 };
 /** The entry point and environment of a contender (a variant is an entry point with other settings). */
 const ENTRY_OF: Record<Contender, { readonly entry: string; readonly env?: Record<string, string> }> = {
@@ -125,8 +125,14 @@ function summarize(results: readonly StreamResult[]): Summary {
   const first = results[0] as StreamResult;
   const frames = first.stream.frames;
   return {
-    cold: figures(results.map((result) => result.runs[0] as StreamRun), frames),
-    warm: figures(results.flatMap((result) => result.runs.slice(1)), frames),
+    cold: figures(
+      results.map((result) => result.runs[0] as StreamRun),
+      frames,
+    ),
+    warm: figures(
+      results.flatMap((result) => result.runs.slice(1)),
+      frames,
+    ),
     peakFirstMB: median(results.map((result) => (result.runs[0] as StreamRun).peakRssMB)),
     peakFirstMaxMB: Math.max(...results.map((result) => (result.runs[0] as StreamRun).peakRssMB)),
     peakAllMaxMB: Math.max(...results.map((result) => (result.runs.at(-1) as StreamRun).peakRssMB)),
@@ -163,14 +169,19 @@ async function main(): Promise<void> {
         const result = await runEntry<StreamResult>(entry, [shape, String(runsPerProcess)], env ? { env } : {});
         const key = `${contender}/${shape}`;
         results.set(key, [...(results.get(key) ?? []), result]);
-        log(`rep ${rep + 1}/${reps} ${key}: ${result.runs.map((entry) => fmt(entry.wallMs)).join(', ')} ms, peak RSS ${fmt((result.runs[0] as StreamRun).peakRssMB)} MB`);
+        log(
+          `rep ${rep + 1}/${reps} ${key}: ${result.runs.map((entry) => fmt(entry.wallMs)).join(', ')} ms, peak RSS ${fmt((result.runs[0] as StreamRun).peakRssMB)} MB`,
+        );
       }
     }
   }
 
   // Nothing grows with the stream's length: pidriver's peak RSS on a stream twice as long.
   const growth: Growth[] = [];
-  for (const [shape, deltas] of [['quadratic', [5_000, 7_071]], ['delta', [200_000, 400_000]]] as const) {
+  for (const [shape, deltas] of [
+    ['quadratic', [5_000, 7_071]],
+    ['delta', [200_000, 400_000]],
+  ] as const) {
     const peaks: number[] = [];
     const sizes: number[] = [];
     const retained: number[] = [];
@@ -188,7 +199,9 @@ async function main(): Promise<void> {
     }
     const pair = (values: readonly number[]) => [values[0] as number, values[1] as number] as const;
     growth.push({ shape, deltas, bytes: pair(sizes), peakMB: pair(peaks), retainedMB: pair(retained), textLength: pair(texts) });
-    log(`growth ${shape}: ${deltas.join(' → ')} deltas, retained heap ${retained.map((mb) => fmt(mb, 1)).join(' → ')} MB, peak RSS ${peaks.map((peak) => fmt(peak)).join(' → ')} MB`);
+    log(
+      `growth ${shape}: ${deltas.join(' → ')} deltas, retained heap ${retained.map((mb) => fmt(mb, 1)).join(' → ')} MB, peak RSS ${peaks.map((peak) => fmt(peak)).join(' → ')} MB`,
+    );
   }
 
   // A slow subscriber, with and without coalesceDeltas.
@@ -203,7 +216,9 @@ async function main(): Promise<void> {
     const dir = resolve(outDir, 'profiles');
     mkdirSync(dir, { recursive: true });
     for (const shape of SHAPES) {
-      await runEntry('pidriver', [shape, String(runsPerProcess)], { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=pidriver-${shape}.cpuprofile`] });
+      await runEntry('pidriver', [shape, String(runsPerProcess)], {
+        nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=pidriver-${shape}.cpuprofile`],
+      });
       log(summarizeProfile(resolve(dir, `pidriver-${shape}.cpuprofile`), 30));
     }
   }
@@ -264,7 +279,12 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
     const warm = ratio(shape, 'warm');
     const cold = ratio(shape, 'cold');
     targets.push([`${name}: pidriver throughput ÷ RpcClient's, steady state (warm process)`, `≥ ${target}×`, `${fmt(warm, 2)}×`, verdict(warm >= target)]);
-    targets.push([`${name}: the same, first stream of a fresh process (cold: JIT still compiling)`, `≥ ${target}×`, `${fmt(cold, 2)}×`, verdict(cold >= target)]);
+    targets.push([
+      `${name}: the same, first stream of a fresh process (cold: JIT still compiling)`,
+      `≥ ${target}×`,
+      `${fmt(cold, 2)}×`,
+      verdict(cold >= target),
+    ]);
   }
   const a = get('pidriver', 'quadratic');
   targets.push([
@@ -352,9 +372,14 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
       '| --- | --- | --- | --- | --- |',
     );
     startup.rawMs.forEach((raw, index) => {
-      lines.push(`| ${index + 1} | ${startup.order[index] ?? ''} | ${fmt(raw)} | ${fmt(startup.pidriverMs[index] ?? Number.NaN)} | ${fmt(startup.defaultApprovalsMs[index] ?? Number.NaN)} |`);
+      lines.push(
+        `| ${index + 1} | ${startup.order[index] ?? ''} | ${fmt(raw)} | ${fmt(startup.pidriverMs[index] ?? Number.NaN)} | ${fmt(startup.defaultApprovalsMs[index] ?? Number.NaN)} |`,
+      );
     });
-    lines.push(`| **median** | | **${fmt(median(startup.rawMs))}** | **${fmt(median(startup.pidriverMs))}** | **${fmt(median(startup.defaultApprovalsMs))}** |`, '');
+    lines.push(
+      `| **median** | | **${fmt(median(startup.rawMs))}** | **${fmt(median(startup.pidriverMs))}** | **${fmt(median(startup.defaultApprovalsMs))}** |`,
+      '',
+    );
   }
 
   if (managerScale || realScale) {
@@ -402,10 +427,10 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
     '- Cold vs warm: in the first stream of a fresh process the JIT is still compiling (on helper threads: see the CPU column);',
     '  a host that drives pi for longer than a few seconds runs warm.',
     "- pidriver's `agent_end` comes after one more `get_state` round trip (pi 0.73 has no settled event): included.",
-    '- pidriver keeps the current run\'s events for late subscribers (10,000 events / 16 MiB by default): on (b) that window is',
+    "- pidriver keeps the current run's events for late subscribers (10,000 events / 16 MiB by default): on (b) that window is",
     '  most of its garbage-collection work (events that live for 10,000 frames); the `replay: { maxEvents: 1000 }` row shows it.',
     '- Peak RSS: the 64 KiB buffer Node allocates for every pipe read (154 MB of them on (a)) is freed only by a GC, and a reader',
-    '  that allocates little JS heap (the pipe row) lets tens of MB of them wait for one. pidriver reads pi\'s stdout into one',
+    "  that allocates little JS heap (the pipe row) lets tens of MB of them wait for one. pidriver reads pi's stdout into one",
     '  reused buffer instead (`src/transport/readIntoReusedBuffer.ts`; the "one reused read buffer" row is that read alone).',
     '- The machine is shared and noisy: compare the ratios (measured side by side), not the absolute times.',
     '',

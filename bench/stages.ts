@@ -121,9 +121,10 @@ async function main(): Promise<void> {
     rows.push(
       await best('floor reader: Buffer split + toString + JSON.parse', frames, () => {
         const splitter = new LineSplitter();
-        for (const piece of pieces) splitter.push(piece, (line) => {
-          JSON.parse(line as string);
-        });
+        for (const piece of pieces)
+          splitter.push(piece, (line) => {
+            JSON.parse(line as string);
+          });
       }),
     );
     process.stdout.write(

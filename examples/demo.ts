@@ -44,7 +44,9 @@ export async function main(out: (text: string) => void = (text) => void process.
   const result = await session.prompt('scenario:tool-bash [[cmd:ls -la && echo "hello from a real pi tool call"]] Please look around.');
   const tools = await session.getStats();
   out(`\nfinal text: ${JSON.stringify(result.finalText)}\n`);
-  out(`usage: ${result.usage.totalTokens} tokens (${result.usage.inputTokens} in, ${result.usage.outputTokens} out, ${result.usage.cacheReadTokens} cached), $${result.usage.costUsd.toFixed(6)}\n`);
+  out(
+    `usage: ${result.usage.totalTokens} tokens (${result.usage.inputTokens} in, ${result.usage.outputTokens} out, ${result.usage.cacheReadTokens} cached), $${result.usage.costUsd.toFixed(6)}\n`,
+  );
   out(`pi's own stats: ${tools.toolCalls} tool call(s), ${tools.totalMessages} messages\n`);
 
   // Operators work on the same stream: count the deltas of a second run.

@@ -33,7 +33,10 @@ export async function main(log: (line: string) => void = console.log): Promise<v
   //    only the newest question's agent_end comes through.
   const alpha = manager.get('alpha');
   const questions = new Subject<string>();
-  const runs = questions.pipe(switchMap((question) => alpha.prompt$(question)), share());
+  const runs = questions.pipe(
+    switchMap((question) => alpha.prompt$(question)),
+    share(),
+  );
   const answers = lastValueFrom(
     runs.pipe(
       ofType('agent_end'),

@@ -61,7 +61,10 @@ export async function main(write: (text: string) => void = (text) => void proces
   // prompt$() is that one run's events; it completes when the run ends.
   await session
     .prompt$('What do my notes say?')
-    .pipe(map(terminalView()), filter((text) => text !== ''))
+    .pipe(
+      map(terminalView()),
+      filter((text) => text !== ''),
+    )
     .forEach(write);
 }
 

@@ -45,10 +45,7 @@ export class PiConfigError extends PiDriverError {
   readonly field: string;
   readonly issues: readonly { readonly path: string; readonly message: string }[];
 
-  constructor(
-    message: string,
-    options: { field: string; issues?: readonly { path: string; message: string }[]; cause?: unknown },
-  ) {
+  constructor(message: string, options: { field: string; issues?: readonly { path: string; message: string }[]; cause?: unknown }) {
     super(message, { cause: options.cause, code: 'PI_CONFIG_INVALID' });
     this.field = options.field;
     this.issues = options.issues ?? [{ path: options.field, message }];

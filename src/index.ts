@@ -29,14 +29,7 @@ export type { Dialect, PiConfigInput, ThinkingLevel } from './config/PiConfig.js
 export { PROVIDER_API_KEY_ENV } from './config/providerEnv.js';
 
 // A custom transport (`PiClientOptions.transportFactory`).
-export type {
-  CloseOptions,
-  CloseResult,
-  PiTransport,
-  TransportFactory,
-  TransportFactoryOptions,
-  TransportLine,
-} from './transport/PiTransport.js';
+export type { CloseOptions, CloseResult, PiTransport, TransportFactory, TransportFactoryOptions, TransportLine } from './transport/PiTransport.js';
 
 // Events and stream helpers.
 export type {

@@ -74,7 +74,17 @@ async function slow(mode: string): Promise<SlowResult> {
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   await session.close();
-  return { contender: 'slow', mode, stream: state.stream, workUs: WORK_US, deltas, textLength, wallMs, cpuMs: (used.user + used.system) / 1000, peakRssMB: statusMB('VmHWM') };
+  return {
+    contender: 'slow',
+    mode,
+    stream: state.stream,
+    workUs: WORK_US,
+    deltas,
+    textLength,
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    peakRssMB: statusMB('VmHWM'),
+  };
 }
 
 report(slow(process.argv[2] ?? 'plain'));

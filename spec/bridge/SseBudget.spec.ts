@@ -109,7 +109,10 @@ describe('maxTotalBufferedBytes and maxStreams over HTTP', () => {
       dropGraceMs: 60_000,
       onClientDropped: (client) => dropped.push(client),
     });
-    cleanups.push(() => session.close(), () => bridge.close());
+    cleanups.push(
+      () => session.close(),
+      () => bridge.close(),
+    );
     const run = session.prompt('hold the line');
     run.catch(() => undefined);
     const slow = await Promise.all([1, 2, 3].map((n) => openSse(bridge.port, `/events?who=slow-${n}`)));
@@ -152,7 +155,10 @@ describe('maxTotalBufferedBytes and maxStreams over HTTP', () => {
       dropGraceMs: 60_000,
       onClientDropped: (client) => dropped.push(client),
     });
-    cleanups.push(() => session.close(), () => bridge.close());
+    cleanups.push(
+      () => session.close(),
+      () => bridge.close(),
+    );
     session.prompt('hold').catch(() => undefined);
     const slow = await openSse(bridge.port, '/events?who=slow');
     cleanups.push(() => slow.close());

@@ -15,7 +15,10 @@ afterEach(async () => {
 async function serve(options: Parameters<typeof startBridge>[1] = {}) {
   const { session, pi } = await scriptedSession();
   const bridge = await startBridge(session, { heartbeatMs: null, ...options });
-  cleanups.push(() => session.close(), () => bridge.close());
+  cleanups.push(
+    () => session.close(),
+    () => bridge.close(),
+  );
   return { session, pi, bridge };
 }
 
@@ -61,7 +64,11 @@ describe('a frame bigger than maxBufferedBytes', () => {
 describe('timers', () => {
   it('a heartbeat or drop grace of 2^31 ms or more (or Infinity) waits that long: no timer is ever set beyond what a JS timer keeps', async () => {
     const dropped: DroppedClient[] = [];
-    const rounds: [heartbeatMs: number, dropGraceMs: number][] = [[2 ** 31, 2 ** 40], [Infinity, Infinity], [Number.MAX_SAFE_INTEGER, 2 ** 31]];
+    const rounds: [heartbeatMs: number, dropGraceMs: number][] = [
+      [2 ** 31, 2 ** 40],
+      [Infinity, Infinity],
+      [Number.MAX_SAFE_INTEGER, 2 ** 31],
+    ];
     for (const [heartbeatMs, dropGraceMs] of rounds) {
       const { scheduler, delays } = recordingScheduler();
       const { session, pi, bridge } = await serve({

@@ -35,14 +35,24 @@ afterAll(async () => {
 });
 
 const runEnd = (after: number) =>
-  firstValueFrom(remote.events$.pipe(filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end' && event.seq > after), timeout(30_000)));
+  firstValueFrom(
+    remote.events$.pipe(
+      filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end' && event.seq > after),
+      timeout(30_000),
+    ),
+  );
 
 describe('bridge + browser client through the real pi CLI', () => {
   it('streams a real run; switchMap over prompt$ aborts the superseded run', async () => {
     const prompts = new Subject<string>();
     const seen: PiEvent[] = [];
     const subscription = prompts.pipe(switchMap((text) => remote.prompt$(text))).subscribe({ next: (event) => seen.push(event), error: () => undefined });
-    const firstDelta = firstValueFrom(remote.events$.pipe(filter((event) => event.type === 'message_delta'), timeout(30_000)));
+    const firstDelta = firstValueFrom(
+      remote.events$.pipe(
+        filter((event) => event.type === 'message_delta'),
+        timeout(30_000),
+      ),
+    );
     const cancelled = runEnd(0);
     prompts.next('scenario:slow:40:100');
     await firstDelta;
@@ -59,17 +69,36 @@ describe('bridge + browser client through the real pi CLI', () => {
   });
 
   it('a bash permission answered with respond(): Deny blocks the tool, Allow runs it', async () => {
-    for (const [answer, name] of [[false, 'denied.txt'], [true, 'allowed.txt']] as const) {
+    for (const [answer, name] of [
+      [false, 'denied.txt'],
+      [true, 'allowed.txt'],
+    ] as const) {
       const file = join(env.cwd, name);
-      const events = firstValueFrom(remote.prompt$(`scenario:tool-bash [[cmd:touch ${file}]]`).pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(30_000)));
-      const [request] = await firstValueFrom(remote.pending$.pipe(filter((pending) => pending.length > 0), timeout(30_000)));
+      const events = firstValueFrom(
+        remote.prompt$(`scenario:tool-bash [[cmd:touch ${file}]]`).pipe(
+          takeWhile((event) => event.type !== 'agent_end', true),
+          toArray(),
+          timeout(30_000),
+        ),
+      );
+      const [request] = await firstValueFrom(
+        remote.pending$.pipe(
+          filter((pending) => pending.length > 0),
+          timeout(30_000),
+        ),
+      );
       expect(request).toMatchObject({ kind: 'permission', toolName: 'bash', args: { command: `touch ${file}` } });
       await remote.respond(request!.requestId, answer);
       const toolEnd = (await events).find((event) => event.type === 'tool_end');
       expect(toolEnd).toMatchObject({ isError: !answer });
       expect(existsSync(file)).toBe(answer);
     }
-    const idle = await firstValueFrom(remote.state$.pipe(filter((state) => state.status === 'idle'), timeout(30_000)));
+    const idle = await firstValueFrom(
+      remote.state$.pipe(
+        filter((state) => state.status === 'idle'),
+        timeout(30_000),
+      ),
+    );
     expect(idle).toMatchObject({ pendingRequests: 0, runs: 4 });
   });
 });

@@ -36,7 +36,13 @@ describe('sessionHandler options', () => {
 
   it('accepts durations of any length (Infinity: never), a null heartbeat, and unbounded sizes', () => {
     expect(() =>
-      sessionHandler(session, { heartbeatMs: 2 ** 40, dropGraceMs: Infinity, maxBufferedBytes: Infinity, maxTotalBufferedBytes: Infinity, maxStreams: Infinity }),
+      sessionHandler(session, {
+        heartbeatMs: 2 ** 40,
+        dropGraceMs: Infinity,
+        maxBufferedBytes: Infinity,
+        maxTotalBufferedBytes: Infinity,
+        maxStreams: Infinity,
+      }),
     ).not.toThrow();
     expect(() => sessionHandler(session, { heartbeatMs: null, dropGraceMs: 0 })).not.toThrow();
   });

@@ -30,7 +30,10 @@ describe('resumeAfter', () => {
 
   it('resets a client whose Last-Event-ID is ahead of the session', () => {
     createTestScheduler().run(({ cold, expectObservable }) => {
-      expectObservable(resumeAfter(cold('(12)-3|', values), 40, () => 2)).toBe('(r12)3|', { ...items, r: { kind: 'reset', reset: { lastEventId: 40, currentSeq: 2 } } });
+      expectObservable(resumeAfter(cold('(12)-3|', values), 40, () => 2)).toBe('(r12)3|', {
+        ...items,
+        r: { kind: 'reset', reset: { lastEventId: 40, currentSeq: 2 } },
+      });
     });
   });
 

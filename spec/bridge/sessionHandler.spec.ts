@@ -18,7 +18,10 @@ afterEach(async () => {
 async function serve(options: Parameters<typeof startBridge>[1] = {}, replay?: { maxEvents?: number }) {
   const { session, pi } = await scriptedSession('s1', replay);
   const bridge = await startBridge(session, { heartbeatMs: null, ...options });
-  cleanups.push(() => session.close(), () => bridge.close());
+  cleanups.push(
+    () => session.close(),
+    () => bridge.close(),
+  );
   return { session, pi, bridge };
 }
 
@@ -38,7 +41,15 @@ describe('GET /events', () => {
     expect(all[0]).toMatchObject({ event: 'state', id: undefined, data: { status: 'idle', sessionId: 's1', runs: 1 } });
     expect(all[1]).toEqual({ event: 'pending', id: undefined, data: [] });
     const events = eventFrames(text);
-    expect(events.map((frame) => frame.data.type)).toEqual(['agent_start', 'user_message', 'message_delta', 'message_delta', 'message_complete', 'usage', 'agent_end']);
+    expect(events.map((frame) => frame.data.type)).toEqual([
+      'agent_start',
+      'user_message',
+      'message_delta',
+      'message_delta',
+      'message_complete',
+      'usage',
+      'agent_end',
+    ]);
     expect(events.map((frame) => frame.id)).toEqual(events.map((frame) => String(frame.data.seq)));
     // One data line per frame: every frame is `[event:] [id:] data:` and a blank line.
     for (const block of text.split('\n\n').filter((b) => b && !b.startsWith(':'))) expect(block).toMatch(/^(event: \w+\n)?(id: \d+\n)?data: [^\n]*$/);
@@ -73,7 +84,10 @@ describe('GET /events', () => {
     await session.prompt('resume me');
     const byHeader = await openSse(bridge.port, '/events', { 'Last-Event-ID': '3' });
     const byQuery = await openSse(bridge.port, '/events?lastEventId=3');
-    cleanups.push(() => byHeader.close(), () => byQuery.close());
+    cleanups.push(
+      () => byHeader.close(),
+      () => byQuery.close(),
+    );
     for (const sse of [byHeader, byQuery]) {
       const text = await sse.waitFor((t) => t.includes('"agent_end"'));
       expect(eventFrames(text).map((frame) => frame.data.seq)).toEqual([4, 5, 6, 7]);
@@ -113,13 +127,21 @@ describe('GET /events', () => {
   it('drops a client that stops reading, with a slow_client close frame and the hook; the session and other clients go on', async () => {
     const dropped: DroppedClient[] = [];
     const limit = 1024 * 1024;
-    const { session, pi, bridge } = await serve({ maxBufferedBytes: limit, maxBufferedEvents: 1_000_000, dropGraceMs: 30_000, onClientDropped: (client) => dropped.push(client) });
+    const { session, pi, bridge } = await serve({
+      maxBufferedBytes: limit,
+      maxBufferedEvents: 1_000_000,
+      dropGraceMs: 30_000,
+      onClientDropped: (client) => dropped.push(client),
+    });
     const run = session.prompt('hold the line');
     run.catch(() => undefined);
     const slow = await openSse(bridge.port, '/events?who=slow');
     slow.res.pause(); // reads nothing more: the kernel buffers fill, then Node's
     const healthy = await openSse(bridge.port, '/events?who=healthy');
-    cleanups.push(() => healthy.close(), () => slow.close());
+    cleanups.push(
+      () => healthy.close(),
+      () => slow.close(),
+    );
     const chunk = 'x'.repeat(16 * 1024);
     // Bounded: far more than loopback socket buffers plus the limit. Small bursts, so a client
     // that reads keeps well within the limit.
@@ -175,7 +197,11 @@ describe('POST routes', () => {
     const { bridge } = await serve();
     const response = await postJson(bridge.port, '/prompt', { text: 'json please' });
     expect(response.status).toBe(200);
-    expect(response.json).toEqual({ finalText: 'echo: json please', reason: 'completed', usage: { inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, totalTokens: 12, costUsd: 0.001 } });
+    expect(response.json).toEqual({
+      finalText: 'echo: json please',
+      reason: 'completed',
+      usage: { inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, totalTokens: 12, costUsd: 0.001 },
+    });
   });
 
   it('prompt with Accept: text/event-stream streams that run, then end', async () => {
@@ -187,7 +213,13 @@ describe('POST routes', () => {
     });
     const all = frames(response.text);
     expect(all.filter((frame) => frame.event === 'message').map((frame) => frame.data.type)).toEqual([
-      'agent_start', 'user_message', 'message_delta', 'message_delta', 'message_complete', 'usage', 'agent_end',
+      'agent_start',
+      'user_message',
+      'message_delta',
+      'message_delta',
+      'message_complete',
+      'usage',
+      'agent_end',
     ]);
     expect(all.at(-1)).toEqual({ event: 'end', id: undefined, data: {} });
   });
@@ -293,7 +325,10 @@ describe('access control', () => {
     const listed = await postJson(bridge.port, '/abort', {}, { Origin: 'http://app.example' });
     expect(listed.status).toBe(200);
     expect(listed.headers['access-control-allow-origin']).toBe('http://app.example');
-    const preflight = await rawRequest(bridge.port, '/prompt', { method: 'OPTIONS', headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' } });
+    const preflight = await rawRequest(bridge.port, '/prompt', {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
     expect((await rawRequest(bridge.port, '/prompt', { method: 'OPTIONS', headers: { Origin: 'http://evil.example' } })).status).toBe(403);
@@ -377,7 +412,11 @@ describe('secrets', () => {
     const auth = { Authorization: `Bearer ${token}` };
     const abort = await postJson(bridge.port, '/abort', {}, auth);
     expect(abort.status).toBe(500);
-    const prompt = await rawRequest(bridge.port, '/prompt', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' }, body: '{"text":"x"}' });
+    const prompt = await rawRequest(bridge.port, '/prompt', {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: '{"text":"x"}',
+    });
     const events = await rawRequest(bridge.port, '/events', { headers: { ...auth, Accept: 'text/event-stream' } });
     expect(frames(prompt.text).at(-1)).toMatchObject({ event: 'failure', data: { error: expect.stringContaining('prompt failed') } });
     expect(frames(events.text).at(-1)).toMatchObject({ event: 'close', data: { reason: 'session_died' } });
@@ -391,7 +430,13 @@ describe('secrets', () => {
 describe('a client that leaves before its stream starts', () => {
   /** Sends a request and resolves once the server saw it arrive (`arrived`); `leave()` drops the connection. */
   function requestThatLeaves(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-    const req: ClientRequest = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { Accept: 'text/event-stream', ...options.headers } });
+    const req: ClientRequest = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: options.method ?? 'GET',
+      headers: { Accept: 'text/event-stream', ...options.headers },
+    });
     req.on('error', () => undefined);
     req.end(options.body);
     return { leave: () => req.destroy() };
@@ -497,7 +542,13 @@ describe('a client that leaves before its stream starts', () => {
     const arrived = deferred<IncomingMessage>();
     const bridge = await startBridge(session, { heartbeatMs: null }, (req) => Promise.resolve(arrived.resolve(req)));
     cleanups.push(() => bridge.close());
-    const req = httpRequest({ host: '127.0.0.1', port: bridge.port, path: '/prompt', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': '1000', Accept: 'text/event-stream' } });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: bridge.port,
+      path: '/prompt',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': '1000', Accept: 'text/event-stream' },
+    });
     req.on('error', () => undefined);
     req.write('{"text":'); // and never the rest
     const serverReq = await arrived.promise;
@@ -550,7 +601,12 @@ describe('with a manager', () => {
     bridge = await startBridge(manager, { basePath: '/api/', heartbeatMs: null });
     cleanups.push(() => bridge.close());
     const list = await rawRequest(bridge.port, '/api/sessions');
-    expect(list.json).toMatchObject({ sessions: [{ sessionId: 'left', state: { status: 'idle' } }, { sessionId: 'right', state: { status: 'idle' } }] });
+    expect(list.json).toMatchObject({
+      sessions: [
+        { sessionId: 'left', state: { status: 'idle' } },
+        { sessionId: 'right', state: { status: 'idle' } },
+      ],
+    });
     expect((await postJson(bridge.port, '/api/sessions/right/prompt', { text: 'to the right' })).json).toMatchObject({ finalText: 'echo: to the right' });
     expect(left.state.runs).toBe(0);
     expect(right.state.runs).toBe(1);

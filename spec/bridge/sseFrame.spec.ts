@@ -51,7 +51,16 @@ describe('formatSseFrame', () => {
     const pending = [
       { requestId: 'r1', args: { fine: 1, nested: deep(20_000) } },
       { requestId: 'r2', args: { big: 10n, cycle } },
-      { requestId: 'r3', args: { bad: { toJSON: () => { throw new Error('nope'); } } } },
+      {
+        requestId: 'r3',
+        args: {
+          bad: {
+            toJSON: () => {
+              throw new Error('nope');
+            },
+          },
+        },
+      },
     ];
     const [frame] = frames(formatSseFrame({ event: 'pending', data: pending }));
     const data = frame!.data as unknown as { requestId: string; args: Record<string, unknown> }[];

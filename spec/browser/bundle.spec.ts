@@ -37,7 +37,10 @@ describe('the browser bundle', () => {
     for (const file of ['dist/browser.js', 'dist/browser.cjs']) {
       const code = readFileSync(`${root}${file}`, 'utf8');
       const specifiers = [...code.matchAll(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)["']([^"']+)["']/g)].map((match) => match[1]);
-      expect(specifiers.filter((specifier) => specifier !== 'rxjs' && specifier !== 'zod'), file).toEqual([]);
+      expect(
+        specifiers.filter((specifier) => specifier !== 'rxjs' && specifier !== 'zod'),
+        file,
+      ).toEqual([]);
       expect(code).not.toMatch(/["']node:/);
     }
   });

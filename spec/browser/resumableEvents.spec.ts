@@ -107,7 +107,11 @@ describe('resumableEvents', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const error = new ConnectionLostError('refused');
       const fake = connections(cold('#', wire, error), cold('#', wire, error), cold('#', wire, error));
-      expectObservable(resumableEvents({ open: fake.open, scheduler, maxAttempts: 2 })).toBe('a 249ms b 499ms #', { a: reconnecting(1, 250), b: reconnecting(2, 500) }, error);
+      expectObservable(resumableEvents({ open: fake.open, scheduler, maxAttempts: 2 })).toBe(
+        'a 249ms b 499ms #',
+        { a: reconnecting(1, 250), b: reconnecting(2, 500) },
+        error,
+      );
     });
   });
 

@@ -19,11 +19,14 @@ const report = (files: object[], success = true) => ({ success, testResults: fil
 describe('.ci/summary.mjs', () => {
   it('counts passed, failed and opt-in skipped tests', () => {
     const summary = summarizeReport(
-      report([
-        file('spec/a.spec.ts', [test('one', 'passed'), test('two', 'passed'), test('three', 'failed')]),
-        file('spec/dialects/omp.e2e.spec.ts', [test('omp e2e skipped', 'skipped')]),
-        file('spec/dialects/pi1.e2e.spec.ts', [test('pi 1.x e2e skipped', 'skipped')]),
-      ], false),
+      report(
+        [
+          file('spec/a.spec.ts', [test('one', 'passed'), test('two', 'passed'), test('three', 'failed')]),
+          file('spec/dialects/omp.e2e.spec.ts', [test('omp e2e skipped', 'skipped')]),
+          file('spec/dialects/pi1.e2e.spec.ts', [test('pi 1.x e2e skipped', 'skipped')]),
+        ],
+        false,
+      ),
       1,
       { root },
     );
@@ -69,14 +72,20 @@ describe('.ci/summary.mjs', () => {
     it('ends with `tests: N passed, N failed, N skipped` and exits 1 on any failure', async () => {
       dir = mkdtempSync(join(tmpdir(), 'pidriver-summary-'));
       const green = join(dir, 'green.json');
-      writeFileSync(green, JSON.stringify(report([file('spec/a.spec.ts', [test('ok', 'passed')]), file('spec/dialects/pi1.e2e.spec.ts', [test('s', 'skipped')])])));
+      writeFileSync(
+        green,
+        JSON.stringify(report([file('spec/a.spec.ts', [test('ok', 'passed')]), file('spec/dialects/pi1.e2e.spec.ts', [test('s', 'skipped')])])),
+      );
       expect(await run(green, '0')).toEqual({ code: 0, stdout: 'tests: 1 passed, 0 failed, 1 skipped\n' });
       const skippedBrowser = join(dir, 'skipped.json');
       writeFileSync(skippedBrowser, JSON.stringify(report([file('spec/browser/web-example.e2e.spec.ts', [test('in Chromium', 'skipped')])])));
       const red = await run(skippedBrowser, '0');
       expect(red.code).toBe(1);
       expect(red.stdout.trim().split('\n').at(-1)).toBe('tests: 0 passed, 1 failed, 0 skipped');
-      expect(await run(join(dir, 'missing.json'), '1')).toEqual({ code: 1, stdout: 'no test report: the tests did not run\ntests: 0 passed, 1 failed, 0 skipped\n' });
+      expect(await run(join(dir, 'missing.json'), '1')).toEqual({
+        code: 1,
+        stdout: 'no test report: the tests did not run\ntests: 0 passed, 1 failed, 0 skipped\n',
+      });
     });
   });
 });

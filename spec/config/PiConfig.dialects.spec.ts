@@ -54,7 +54,9 @@ describe('PiConfig.toLaunchArgv', () => {
   });
 
   it('wraps pi in `sh -c exec env -i <allowlist> "$@"` with pidriver’s variables as arguments', () => {
-    const argv = PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'box'], runtime: 'bun', binary: '/opt/omp/bin/omp' }).toLaunchArgv({ dialect: 'omp' });
+    const argv = PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'box'], runtime: 'bun', binary: '/opt/omp/bin/omp' }).toLaunchArgv({
+      dialect: 'omp',
+    });
     expect(argv.slice(0, 6)).toEqual(['docker', 'exec', '-i', 'box', 'sh', '-c']);
     expect(argv[6]).toBe('exec env -i ${PATH+"PATH=$PATH"} ${HOME+"HOME=$HOME"} "$@"');
     expect(argv.slice(7, 12)).toEqual(['sh', 'PI_CODING_AGENT_DIR=/srv/agent', 'PI_SKIP_VERSION_CHECK=1', "MARK=it's $HOME", 'bun']);
@@ -62,17 +64,30 @@ describe('PiConfig.toLaunchArgv', () => {
   });
 
   it('really rebuilds the environment: remote allowlist values, no stray variables, values kept verbatim', () => {
-    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/usr/bin/env' }).toLaunchArgv({ argv: ['/usr/bin/env'] });
+    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/usr/bin/env' }).toLaunchArgv({
+      argv: ['/usr/bin/env'],
+    });
     // Run the part after the launcher as `docker exec` would: argv as is, in an environment with a secret.
-    const output = execFileSync(command[0] as string, command.slice(1), { env: { PATH: '/usr/bin:/bin', HOME: '/remote/home', SECRET_KEY: 'x' }, encoding: 'utf8' });
-    const env = Object.fromEntries(output.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    const output = execFileSync(command[0] as string, command.slice(1), {
+      env: { PATH: '/usr/bin:/bin', HOME: '/remote/home', SECRET_KEY: 'x' },
+      encoding: 'utf8',
+    });
+    const env = Object.fromEntries(
+      output
+        .trim()
+        .split('\n')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
     expect(env).toEqual({ PATH: '/usr/bin:/bin', HOME: '/remote/home', PI_CODING_AGENT_DIR: '/srv/agent', PI_SKIP_VERSION_CHECK: '1', MARK: "it's $HOME" });
   });
 
   it('cds to the remote working directory first', () => {
     const argv = PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'box'] }).toLaunchArgv({ cwd: '/work/my repo' });
     expect(argv.slice(4, 8)).toEqual(['sh', '-c', 'cd -- "$0" && exec env -i ${PATH+"PATH=$PATH"} ${HOME+"HOME=$HOME"} "$@"', '/work/my repo']);
-    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/bin/pwd' }).toLaunchArgv({ argv: ['/bin/pwd'], cwd: '/tmp' });
+    const [, , ...command] = PiConfig.parse({ ...base, launcher: { command: ['sh', '-c'], argv: 'exec' }, binary: '/bin/pwd' }).toLaunchArgv({
+      argv: ['/bin/pwd'],
+      cwd: '/tmp',
+    });
     expect(execFileSync(command[0] as string, command.slice(1), { encoding: 'utf8', cwd: '/' }).trim()).toBe('/tmp');
   });
 
@@ -85,8 +100,14 @@ describe('PiConfig.toLaunchArgv', () => {
     const argv = PiConfig.parse({ ...base, launcher: ['/usr/bin/ssh', 'host'], appendSystemPrompt: 'be brief; no $(rm)' }).toLaunchArgv();
     expect(argv.slice(0, 2)).toEqual(['/usr/bin/ssh', 'host']);
     // What the remote shell sees is exactly the argv a docker launcher would get.
-    const unquoted = execFileSync('sh', ['-c', `printf '%s\\n' ${argv.slice(2).join(' ')}`], { encoding: 'utf8' }).trim().split('\n');
-    expect(unquoted).toEqual(PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'b'], appendSystemPrompt: 'be brief; no $(rm)' }).toLaunchArgv().slice(4));
+    const unquoted = execFileSync('sh', ['-c', `printf '%s\\n' ${argv.slice(2).join(' ')}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(unquoted).toEqual(
+      PiConfig.parse({ ...base, launcher: ['docker', 'exec', '-i', 'b'], appendSystemPrompt: 'be brief; no $(rm)' })
+        .toLaunchArgv()
+        .slice(4),
+    );
   });
 
   describe('quotes for every launcher but those known to pass argv as is', () => {
@@ -99,7 +120,8 @@ describe('PiConfig.toLaunchArgv', () => {
       extraArgs: ['--flag', '; touch /tmp/pwned-args'],
       binary: '/opt/pi $(touch /tmp/pwned-binary)/pi',
     };
-    const asExec = (command: readonly string[]) => PiConfig.parse({ ...hostile, launcher: { command: [...command], argv: 'exec' } }).toLaunchArgv({ cwd: '/work/a;b' });
+    const asExec = (command: readonly string[]) =>
+      PiConfig.parse({ ...hostile, launcher: { command: [...command], argv: 'exec' } }).toLaunchArgv({ cwd: '/work/a;b' });
 
     for (const launcher of [
       ['ssh', 'host'],
@@ -116,7 +138,9 @@ describe('PiConfig.toLaunchArgv', () => {
         const argv = config.toLaunchArgv({ cwd: '/work/a;b' });
         expect(argv.slice(0, launcher.length)).toEqual(launcher);
         // What such a launcher does: join the rest with spaces, and a shell over there parses it.
-        const parsed = execFileSync('sh', ['-c', `printf '%s\\0' ${argv.slice(launcher.length).join(' ')}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+        const parsed = execFileSync('sh', ['-c', `printf '%s\\0' ${argv.slice(launcher.length).join(' ')}`], { encoding: 'utf8' })
+          .split('\0')
+          .slice(0, -1);
         expect(parsed).toEqual(asExec(launcher).slice(launcher.length));
       });
     }
@@ -146,7 +170,19 @@ describe('PiConfig.toLaunchArgv', () => {
 
   it('uses a plain `env NAME=value` with inheritEnv (the remote environment stays)', () => {
     const argv = PiConfig.parse({ launcher: ['kubectl', 'exec', '-i', 'pod', '--'], inheritEnv: true, agentDir: '/a' }).toLaunchArgv();
-    expect(argv.slice(0, 11)).toEqual(['kubectl', 'exec', '-i', 'pod', '--', 'sh', '-c', 'exec env "$@"', 'sh', 'PI_CODING_AGENT_DIR=/a', 'PI_SKIP_VERSION_CHECK=1']);
+    expect(argv.slice(0, 11)).toEqual([
+      'kubectl',
+      'exec',
+      '-i',
+      'pod',
+      '--',
+      'sh',
+      '-c',
+      'exec env "$@"',
+      'sh',
+      'PI_CODING_AGENT_DIR=/a',
+      'PI_SKIP_VERSION_CHECK=1',
+    ]);
   });
 
   it('refuses an apiKey with a launcher (it would be on a command line)', () => {

@@ -33,12 +33,33 @@ describe('PiConfig', () => {
       apiKey: 'sk-secret',
     });
     expect(config.toArgv()).toEqual([
-      'pi', '--mode', 'rpc',
-      '--provider', 'anthropic', '--model', 'anthropic/claude-sonnet-4-5', '--thinking', 'low',
-      '--tools', 'read,bash', '--no-session',
-      '--system-prompt', 'be brief', '--append-system-prompt', 'a', '--append-system-prompt', 'b',
-      '--no-extensions', '--no-skills', '--no-prompt-templates', '--no-themes', '--no-context-files',
-      '--offline', '-e', '/abs/ext.js', '--verbose',
+      'pi',
+      '--mode',
+      'rpc',
+      '--provider',
+      'anthropic',
+      '--model',
+      'anthropic/claude-sonnet-4-5',
+      '--thinking',
+      'low',
+      '--tools',
+      'read,bash',
+      '--no-session',
+      '--system-prompt',
+      'be brief',
+      '--append-system-prompt',
+      'a',
+      '--append-system-prompt',
+      'b',
+      '--no-extensions',
+      '--no-skills',
+      '--no-prompt-templates',
+      '--no-themes',
+      '--no-context-files',
+      '--offline',
+      '-e',
+      '/abs/ext.js',
+      '--verbose',
     ]);
     expect(config.toArgv().join(' ')).not.toContain('sk-secret');
   });
@@ -63,7 +84,11 @@ describe('PiConfig', () => {
       ANTHROPIC_API_KEY: 'sk-ant',
     });
     expect(PiConfig.parse({ inheritEnv: true }).toEnv(parent)).toMatchObject({ OPENAI_API_KEY: 'leak', AWS_SECRET: 'x' });
-    expect(PiConfig.parse({ envPassthrough: ['PATH'], extraEnv: { FOO: 'bar' } }).toEnv(parent)).toEqual({ PATH: '/bin', PI_SKIP_VERSION_CHECK: '1', FOO: 'bar' });
+    expect(PiConfig.parse({ envPassthrough: ['PATH'], extraEnv: { FOO: 'bar' } }).toEnv(parent)).toEqual({
+      PATH: '/bin',
+      PI_SKIP_VERSION_CHECK: '1',
+      FOO: 'bar',
+    });
   });
 
   it('resolves the API key variable name', () => {
@@ -147,7 +172,11 @@ describe('PiConfig', () => {
       const name = config.apiKeyEnvName() ?? '';
       expect(name).toMatch(/^[A-Z_][A-Z0-9_]*_API_KEY$/);
       expect(Object.keys(config.toEnv({}))).toEqual(['PI_SKIP_VERSION_CHECK', name]);
-      expect(PiConfig.parse({ provider, apiKeyEnv: 'TEAM_KEY' }).toEnv({ TEAM_KEY: 'sk-team' })).toEqual({ PI_SKIP_VERSION_CHECK: '1', TEAM_KEY: 'sk-team', [name]: 'sk-team' });
+      expect(PiConfig.parse({ provider, apiKeyEnv: 'TEAM_KEY' }).toEnv({ TEAM_KEY: 'sk-team' })).toEqual({
+        PI_SKIP_VERSION_CHECK: '1',
+        TEAM_KEY: 'sk-team',
+        [name]: 'sk-team',
+      });
     }
     expect(PiConfig.parse({ provider: 'constructor' }).apiKeyEnvName()).toBe('CONSTRUCTOR_API_KEY');
   });

@@ -92,7 +92,13 @@ describe('resolveBinary for omp (a Bun script)', () => {
 
 describe('capabilities', () => {
   it('follows the version inside a dialect', () => {
-    expect(capabilitiesOf('omp', '18.2.3')).toMatchObject({ promptResult: false, sessionSettled: false, unknownCommandId: false, readyFrame: true, protocolV2: true });
+    expect(capabilitiesOf('omp', '18.2.3')).toMatchObject({
+      promptResult: false,
+      sessionSettled: false,
+      unknownCommandId: false,
+      readyFrame: true,
+      protocolV2: true,
+    });
     expect(capabilitiesOf('omp', '18.3.4')).toMatchObject({ promptResult: true, sessionSettled: true, unknownCommandId: true });
     expect(capabilitiesOf('pi-1', '0.80.1')).toMatchObject({ agentSettled: false, deltaOnlyUpdates: false, promptDisposition: false });
     expect(capabilitiesOf('pi-1', '1.5.2')).toMatchObject({ agentSettled: true, deltaOnlyUpdates: true, promptDisposition: true, clearQueue: true });
@@ -157,8 +163,14 @@ describe('RpcChunkAssembler', () => {
     expect(lying.push({ ...second!, byteLength: 99 })).toMatchObject({ kind: 'error', message: expect.stringContaining('announced 99') });
     const bad = new RpcChunkAssembler();
     bad.push({ type: 'rpc_chunk', chunkId: 'u', index: 0, count: 2, data: Buffer.from([0xc3]).toString('base64') });
-    expect(bad.push({ type: 'rpc_chunk', chunkId: 'u', index: 1, count: 2, data: Buffer.from([0x28]).toString('base64') })).toMatchObject({ kind: 'error', message: expect.stringContaining('UTF-8') });
+    expect(bad.push({ type: 'rpc_chunk', chunkId: 'u', index: 1, count: 2, data: Buffer.from([0x28]).toString('base64') })).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('UTF-8'),
+    });
     const small = new RpcChunkAssembler(4);
-    expect(small.push({ type: 'rpc_chunk', chunkId: 's', index: 0, count: 2, data: Buffer.from('123456').toString('base64') })).toMatchObject({ kind: 'error', message: expect.stringContaining('exceeds 4 bytes') });
+    expect(small.push({ type: 'rpc_chunk', chunkId: 's', index: 0, count: 2, data: Buffer.from('123456').toString('base64') })).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('exceeds 4 bytes'),
+    });
   });
 });

@@ -34,7 +34,13 @@ interface Scenario {
 }
 
 const nth = (session: PiSession, type: PiEvent['type'], count = 1) =>
-  firstValueFrom(session.events$.pipe(filter((event) => event.type === type), take(count), toArray()));
+  firstValueFrom(
+    session.events$.pipe(
+      filter((event) => event.type === type),
+      take(count),
+      toArray(),
+    ),
+  );
 
 const answerNext = async (session: PiSession, value: boolean | string) => {
   const [request] = await nth(session, 'interaction_request');

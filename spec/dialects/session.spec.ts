@@ -156,7 +156,14 @@ describe('run end per dialect', () => {
       respond: (command, fake) => {
         if (command.type === 'prompt') {
           fake.reply(command);
-          fake.emitFrame({ type: 'prompt_result', id: command.id, agentInvoked: true, status: 'error', error: { message: 'No API key', retryable: false }, sessionSettled: true });
+          fake.emitFrame({
+            type: 'prompt_result',
+            id: command.id,
+            agentInvoked: true,
+            status: 'error',
+            error: { message: 'No API key', retryable: false },
+            sessionSettled: true,
+          });
           return;
         }
         FakeTransport.defaultResponder(command, fake);
@@ -251,7 +258,8 @@ describe('omp specifics', () => {
   it('a failed negotiation leaves protocol v1 and the session works', async () => {
     const { session } = await start({
       startup: [READY],
-      respond: (command, fake) => (command.type === 'negotiate_protocol' ? fake.fail(command, 'Unsupported RPC protocol version: 2') : FakeTransport.defaultResponder(command, fake)),
+      respond: (command, fake) =>
+        command.type === 'negotiate_protocol' ? fake.fail(command, 'Unsupported RPC protocol version: 2') : FakeTransport.defaultResponder(command, fake),
     });
     expect(session.protocolVersion).toBe(1);
     expect(session.capabilities.dialect).toBe('omp'); // learned from the ready frame
@@ -265,7 +273,15 @@ describe('omp specifics', () => {
       respond: (command, fake) => {
         if (command.type === 'prompt' && prompts++ === 0) {
           fake.reply(command);
-          fake.emitLine(JSON.stringify({ id: command.id, type: 'response', command: 'prompt', success: false, error: 'Agent is already processing. Use steer() or followUp() to queue messages, or wait for completion.' }));
+          fake.emitLine(
+            JSON.stringify({
+              id: command.id,
+              type: 'response',
+              command: 'prompt',
+              success: false,
+              error: 'Agent is already processing. Use steer() or followUp() to queue messages, or wait for completion.',
+            }),
+          );
           return;
         }
         if (command.type === 'prompt') {

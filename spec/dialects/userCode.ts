@@ -61,7 +61,13 @@ export interface UserCodeReport {
 }
 
 const until = (events$: Observable<PiEvent>, type: PiEvent['type'], count: number) =>
-  firstValueFrom(events$.pipe(filter((event) => event.type === type), take(count), toArray()));
+  firstValueFrom(
+    events$.pipe(
+      filter((event) => event.type === type),
+      take(count),
+      toArray(),
+    ),
+  );
 
 /** Runs the user code on one session of `config` (cwd: the env's) and reports what it saw. */
 export async function runUserCode(
@@ -100,11 +106,7 @@ export async function runUserCode(
   }
 }
 
-const text = (...rest: Record<string, unknown>[]) => [
-  { type: 'agent_start' },
-  { type: 'turn_start' },
-  ...rest,
-];
+const text = (...rest: Record<string, unknown>[]) => [{ type: 'agent_start' }, { type: 'turn_start' }, ...rest];
 
 const toolRun = (command: string, isError: boolean) =>
   text(

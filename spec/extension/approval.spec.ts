@@ -83,8 +83,7 @@ function fakeContext(reply: (dialog: Dialog) => string | undefined, signal?: Abo
   return { ctx: { ui, signal } as unknown as ExtensionContext, dialogs };
 }
 
-const call = (toolName: string, input: Record<string, unknown>, toolCallId = 'call_1') =>
-  ({ type: 'tool_call', toolCallId, toolName, input }) as ToolCallEvent;
+const call = (toolName: string, input: Record<string, unknown>, toolCallId = 'call_1') => ({ type: 'tool_call', toolCallId, toolName, input }) as ToolCallEvent;
 
 describe('approval extension (unit)', () => {
   it('asks with the documented title and options, and passes the run signal', async () => {
@@ -95,9 +94,24 @@ describe('approval extension (unit)', () => {
     await onToolCall(call('edit', { path: 'src/a.ts', edits: [] }), ctx);
     await onToolCall(call('write', { path: 'b.txt', content: 'x' }), ctx);
     expect(dialogs).toEqual([
-      { method: 'select', title: 'Allow tool: bash\nCommand: ls -la\n[pidriver toolCallId=call_9]', options: ['Approve', 'Approve always', 'Deny'], opts: { signal } },
-      { method: 'select', title: 'Allow tool: edit\nPath: src/a.ts\n[pidriver toolCallId=call_1]', options: ['Approve', 'Approve always', 'Deny'], opts: { signal } },
-      { method: 'select', title: 'Allow tool: write\nPath: b.txt\n[pidriver toolCallId=call_1]', options: ['Approve', 'Approve always', 'Deny'], opts: { signal } },
+      {
+        method: 'select',
+        title: 'Allow tool: bash\nCommand: ls -la\n[pidriver toolCallId=call_9]',
+        options: ['Approve', 'Approve always', 'Deny'],
+        opts: { signal },
+      },
+      {
+        method: 'select',
+        title: 'Allow tool: edit\nPath: src/a.ts\n[pidriver toolCallId=call_1]',
+        options: ['Approve', 'Approve always', 'Deny'],
+        opts: { signal },
+      },
+      {
+        method: 'select',
+        title: 'Allow tool: write\nPath: b.txt\n[pidriver toolCallId=call_1]',
+        options: ['Approve', 'Approve always', 'Deny'],
+        opts: { signal },
+      },
     ]);
   });
 
@@ -201,8 +215,21 @@ class Pi {
     this.#child = spawn(
       PI_BIN,
       [
-        '--mode', 'rpc', '--no-session', '--offline', '--no-extensions', '--no-skills', '--no-prompt-templates',
-        '--no-themes', '--no-context-files', '--provider', 'fake', '--model', 'fake-1', '-e', EXTENSION,
+        '--mode',
+        'rpc',
+        '--no-session',
+        '--offline',
+        '--no-extensions',
+        '--no-skills',
+        '--no-prompt-templates',
+        '--no-themes',
+        '--no-context-files',
+        '--provider',
+        'fake',
+        '--model',
+        'fake-1',
+        '-e',
+        EXTENSION,
       ],
       { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] },
     );

@@ -14,7 +14,9 @@ const TOOL_CACHES = /^(tsx-\d+|jiti|node-compile-cache)$/;
 
 /** The entries of `dir` that are leaks: everything but tool caches. */
 export function leftovers(dir: string): string[] {
-  return readdirSync(dir).filter((name) => !TOOL_CACHES.test(name)).sort();
+  return readdirSync(dir)
+    .filter((name) => !TOOL_CACHES.test(name))
+    .sort();
 }
 
 export default function setup(): () => void {
@@ -28,7 +30,9 @@ export default function setup(): () => void {
     rmSync(root, { recursive: true, force: true });
     if (left.length > 0) {
       process.exitCode = 1; // vitest only logs an error thrown here ("error during close") and exits 0
-      throw new Error(`the specs left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary directory (removed now): ${left.join(', ')}. Remove what a spec creates in its afterEach/afterAll.`);
+      throw new Error(
+        `the specs left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary directory (removed now): ${left.join(', ')}. Remove what a spec creates in its afterEach/afterAll.`,
+      );
     }
   };
 }

@@ -19,11 +19,11 @@ interface JsonReport {
 it('fails every test with stray console output, in any position in its file', async () => {
   // A fresh vitest, not a worker of this one.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_OPTIONS' && name !== 'CI'));
-  const run = await promisify(execFile)(
-    process.execPath,
-    ['node_modules/vitest/vitest.mjs', 'run', '--config', 'spec/helpers/consoleGuard/vitest.config.ts'],
-    { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
-  ).catch((error: { stdout?: string; stderr?: string }) => error); // vitest exits 1: some tests fail on purpose
+  const run = await promisify(execFile)(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'spec/helpers/consoleGuard/vitest.config.ts'], {
+    cwd: root,
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((error: { stdout?: string; stderr?: string }) => error); // vitest exits 1: some tests fail on purpose
   const stdout = run.stdout ?? '';
   const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JsonReport;
   const results = report.testResults.flatMap((file) => file.assertionResults);

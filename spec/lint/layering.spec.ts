@@ -33,7 +33,16 @@ async function restricted(folder: string, specifier: string): Promise<string[]> 
 /** Folder → imports it must never make, and imports it may make. */
 const RULES: Record<string, { readonly forbidden: readonly string[]; readonly allowed: readonly string[] }> = {
   'src/browser': {
-    forbidden: ['../session/PiSession.js', '../session/types.js', '../transport/PiTransport.js', '../manager/PiSessionManager.js', '../bridge/sseFrame.js', 'node:fs', 'fs', 'execa'],
+    forbidden: [
+      '../session/PiSession.js',
+      '../session/types.js',
+      '../transport/PiTransport.js',
+      '../manager/PiSessionManager.js',
+      '../bridge/sseFrame.js',
+      'node:fs',
+      'fs',
+      'execa',
+    ],
     allowed: ['../wire/values.js', '../protocol/events.js', '../rx/ReplayHub.js', '../usage/UsageTotals.js', '../errors.js', './SseParser.js', 'rxjs'],
   },
   'src/bridge': {
@@ -57,7 +66,15 @@ const RULES: Record<string, { readonly forbidden: readonly string[]; readonly al
     allowed: ['../protocol/dialects.js', '../errors.js', 'node:path'],
   },
   'src/wire': {
-    forbidden: ['../session/types.js', '../policies/types.js', '../browser/errors.js', '../bridge/types.js', '../transport/PiTransport.js', 'node:http', 'execa'],
+    forbidden: [
+      '../session/types.js',
+      '../policies/types.js',
+      '../browser/errors.js',
+      '../bridge/types.js',
+      '../transport/PiTransport.js',
+      'node:http',
+      'execa',
+    ],
     allowed: ['../protocol/events.js', '../usage/UsageTotals.js', '../rx/longTimer.js', '../errors.js', './names.js', 'zod', 'rxjs'],
   },
   'src/rx': {
@@ -84,6 +101,8 @@ describe('layering lint rules', () => {
   });
 
   it('reports with the folder’s reason', async () => {
-    expect(await restricted('src/wire', '../session/types.js')).toEqual([expect.stringContaining('src/wire/ (the bridge/browser contract) imports only protocol, usage, rx and errors')]);
+    expect(await restricted('src/wire', '../session/types.js')).toEqual([
+      expect.stringContaining('src/wire/ (the bridge/browser contract) imports only protocol, usage, rx and errors'),
+    ]);
   });
 });

@@ -45,7 +45,12 @@ describe('PiSessionManager through the real pi CLI', () => {
     expect(manager.usage.inputTokens).toBe(8 * 60);
 
     // Kill one from outside: it is reported and removed; the others go on.
-    const died = firstValueFrom(manager.events$.pipe(filter((event) => event.type === 'session_died'), timeout(10_000)));
+    const died = firstValueFrom(
+      manager.events$.pipe(
+        filter((event) => event.type === 'session_died'),
+        timeout(10_000),
+      ),
+    );
     process.kill(pids[3]!, 'SIGKILL');
     expect(await died).toMatchObject({ sessionId: 's3' });
     await waitFor(() => !manager.has('s3'));

@@ -115,8 +115,6 @@ describe('PiSessionManager with PiSession', () => {
     await a.close(); // closed behind the manager's back
     expect(manager.ids()).toEqual(['b']);
     const results = await manager.stopAll();
-    expect(results).toEqual([
-      { sessionId: 'b', status: 'closed', closeResult: expect.objectContaining({ escalation: 'eof' }) },
-    ]);
+    expect(results).toEqual([{ sessionId: 'b', status: 'closed', closeResult: expect.objectContaining({ escalation: 'eof' }) }]);
   });
 });

@@ -11,16 +11,7 @@ import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { UsageTotals } from '../../src/usage/UsageTotals.js';
-import {
-  closeResult,
-  deferred,
-  fakeSession,
-  fakeState,
-  LiveFakeSession,
-  type Deferred,
-  type FakeEvent,
-  type FakeSession,
-} from '../helpers/fakeSession.js';
+import { closeResult, deferred, fakeSession, fakeState, LiveFakeSession, type Deferred, type FakeEvent, type FakeSession } from '../helpers/fakeSession.js';
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 const MIN = 60_000;
@@ -31,8 +22,7 @@ const reaped = (sessionId: string, idleMs: number): ManagerNotice => ({ type: 'r
 const died = (sessionId: string, error: unknown): ManagerNotice => ({ type: 'session_died', sessionId, error });
 const ev = (sessionId: string, n: number): FakeEvent => ({ type: 'tick', sessionId, n });
 
-const noticesOf = <E>(manager: { readonly events$: Observable<ManagerEvent<E>> }): Observable<ManagerNotice> =>
-  manager.events$.pipe(filter(isManagerNotice));
+const noticesOf = <E>(manager: { readonly events$: Observable<ManagerEvent<E>> }): Observable<ManagerNotice> => manager.events$.pipe(filter(isManagerNotice));
 const reapsOf = <E>(manager: { readonly events$: Observable<ManagerEvent<E>> }): Observable<ManagerNotice> =>
   noticesOf(manager).pipe(filter((notice) => notice.type === 'reaped'));
 
@@ -271,13 +261,7 @@ describe('PiSessionManager', () => {
       const error = new Error('killed by SIGSEGV');
       a.die(error);
       b.emit('tick', 1);
-      expect(seen).toEqual([
-        added('a'),
-        added('b'),
-        died('a', error),
-        removed('a', 'died'),
-        { type: 'tick', sessionId: 'b', n: 1 },
-      ]);
+      expect(seen).toEqual([added('a'), added('b'), died('a', error), removed('a', 'died'), { type: 'tick', sessionId: 'b', n: 1 }]);
       expect(manager.ids()).toEqual(['b']);
       const results = await manager.stopAll();
       expect(a.closeCalls).toBe(1);
@@ -482,9 +466,7 @@ describe('PiSessionManager', () => {
         { sessionId: 'rejects', status: 'error', error: failure },
         { sessionId: 'throws', status: 'error', error: failure },
       ]);
-      expect(notices.filter((n) => n.type === 'session_removed')).toEqual(
-        sessions.map((s) => removed(s.sessionId, 'stopped')),
-      );
+      expect(notices.filter((n) => n.type === 'session_removed')).toEqual(sessions.map((s) => removed(s.sessionId, 'stopped')));
     });
 
     it('waits for a reap in flight instead of closing twice', async () => {

@@ -117,10 +117,7 @@ describe('reapIdle', () => {
           x: expiry(2, 8),
         });
         // origin 0 given: ticks at 4, 8, …; deadline 7 → 8
-        expectObservable(
-          activity.pipe(reapIdle({ idleMs: 5, intervalMs: 4, origin: 0, scheduler })),
-          '--^',
-        ).toBe('--------(y|)', { y: expiry(2, 6) });
+        expectObservable(activity.pipe(reapIdle({ idleMs: 5, intervalMs: 4, origin: 0, scheduler })), '--^').toBe('--------(y|)', { y: expiry(2, 6) });
       });
     });
 
@@ -129,9 +126,9 @@ describe('reapIdle', () => {
       scheduler.run(({ hot, expectObservable }) => {
         // activity at 10 s → deadline 30 m 10 s → first minute tick at or after it: 31 m
         const activity = hot('10s a');
-        expectObservable(
-          activity.pipe(reapIdle({ idleMs: 30 * 60_000, intervalMs: 60_000, scheduler })),
-        ).toBe('31m (x|)', { x: expiry(10_000, 31 * 60_000 - 10_000) });
+        expectObservable(activity.pipe(reapIdle({ idleMs: 30 * 60_000, intervalMs: 60_000, scheduler }))).toBe('31m (x|)', {
+          x: expiry(10_000, 31 * 60_000 - 10_000),
+        });
       });
     });
   });

@@ -57,7 +57,11 @@ describe('PolicyRequest: a copy keeps its signal (marbles)', () => {
       const withdraw = new AbortController();
       const a = inputOf(permission(), { signal: withdraw.signal });
       scheduler.schedule(() => withdraw.abort(), 2);
-      const policy: Policy = (input$) => input$.pipe(copyInput, mergeMap((input) => decisionTimeout$(input, 5, true)));
+      const policy: Policy = (input$) =>
+        input$.pipe(
+          copyInput,
+          mergeMap((input) => decisionTimeout$(input, 5, true)),
+        );
       expectObservable(cold('a|', { a }).pipe(policy)).toBe('--|');
     });
   });
@@ -107,9 +111,11 @@ describe('PolicyRequest: a copying policy in a session (FakeTransport)', () => {
 
   it('a copy of the request inside a chain: close() aborts the host’s signal, one cancel is written', async () => {
     const contexts: PolicyContext[] = [];
-    const policy = chain(
-      denyTools(['rm']),
-      (request$) => request$.pipe(copyInput, askHost((_request, context) => (contexts.push(context), NEVER))),
+    const policy = chain(denyTools(['rm']), (request$) =>
+      request$.pipe(
+        copyInput,
+        askHost((_request, context) => (contexts.push(context), NEVER)),
+      ),
     );
     const { session, transport, answers } = await started(policy);
     transport.emitFrame(confirm('r1'));
@@ -129,7 +135,12 @@ describe('PolicyRequest: a copying policy in a session (FakeTransport)', () => {
     const policy: Policy = (request$) =>
       request$.pipe(
         map((input) => ({ ...input })),
-        timeoutDecision(30_000, false, askHost((_request, { signal }) => (signals.push(signal), NEVER)), { scheduler }),
+        timeoutDecision(
+          30_000,
+          false,
+          askHost((_request, { signal }) => (signals.push(signal), NEVER)),
+          { scheduler },
+        ),
       );
     const { session, transport, answers } = await started(policy, scheduler);
     transport.emitFrame({ ...confirm('r1'), timeout: 400 });

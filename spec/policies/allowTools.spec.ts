@@ -80,7 +80,14 @@ describe('allowTools', () => {
       const [a, b] = [inputOf(permission('bash')), inputOf(makeRequest('input'))] as const;
       const host = cold<DecisionInput>('-#', undefined, new Error('offline'));
       const request$ = cold('          -ab|', { a, b });
-      expectObservable(request$.pipe(allowTools(['read'], askHost(() => host)))).toBe('--A(B|)', {
+      expectObservable(
+        request$.pipe(
+          allowTools(
+            ['read'],
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('--A(B|)', {
         A: to(a, deny('policy error: offline')),
         B: to(b, cancel()),
       });
@@ -95,7 +102,14 @@ describe('allowTools', () => {
       const host = cold<DecisionInput>('----y|', { y: true });
       const request$ = cold('          -a---|', { a });
       scheduler.schedule(() => withdraw.abort(), 3);
-      expectObservable(request$.pipe(allowTools(['read'], askHost(() => host)))).toBe('-----|');
+      expectObservable(
+        request$.pipe(
+          allowTools(
+            ['read'],
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('-----|');
       expectSubscriptions(request$.subscriptions).toBe('^----!');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
     });
@@ -106,7 +120,15 @@ describe('allowTools', () => {
       const a = inputOf(permission('bash'));
       const host = cold<DecisionInput>('----y|', { y: true });
       const request$ = hot('           -a----', { a });
-      expectObservable(request$.pipe(allowTools(['read'], askHost(() => host))), '^--!').toBe('---');
+      expectObservable(
+        request$.pipe(
+          allowTools(
+            ['read'],
+            askHost(() => host),
+          ),
+        ),
+        '^--!',
+      ).toBe('---');
       expectSubscriptions(request$.subscriptions).toBe('^--!');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
     });

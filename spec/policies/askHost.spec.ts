@@ -210,10 +210,7 @@ describe('askHost', () => {
         const a = inputOf(permission(), { signal: withdraw.signal, session: fakeSession });
         const seen: PolicyContext[] = [];
         const request$ = cold('-a|', { a });
-        expectObservable(request$.pipe(askHost((_request, context) => (seen.push(context), cold('--y', { y: true }))))).toBe(
-          '---(A|)',
-          { A: to(a, allow()) },
-        );
+        expectObservable(request$.pipe(askHost((_request, context) => (seen.push(context), cold('--y', { y: true }))))).toBe('---(A|)', { A: to(a, allow()) });
         scheduler.flush();
         expect(seen).toHaveLength(1);
         expect(seen[0]?.session).toBe(fakeSession);
@@ -326,7 +323,12 @@ describe('askHost', () => {
 
   it('fails closed on a rejected Promise', async () => {
     const a = inputOf(permission());
-    const answers = await firstValueFrom(of(a).pipe(askHost(() => Promise.reject(new Error('nope'))), toArray()));
+    const answers = await firstValueFrom(
+      of(a).pipe(
+        askHost(() => Promise.reject(new Error('nope'))),
+        toArray(),
+      ),
+    );
     expect(answers).toEqual([to(a, deny('policy error: nope'))]);
   });
 });

@@ -40,7 +40,14 @@ describe('auditLog', () => {
       const a = inputOf(permission());
       const host = cold<DecisionInput>('---y|', { y: true });
       const request$ = cold('          -a|', { a });
-      expectObservable(request$.pipe(auditLog(sink, askHost(() => host)))).toBe('----(A|)', { A: to(a, allow()) });
+      expectObservable(
+        request$.pipe(
+          auditLog(
+            sink,
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('----(A|)', { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
       expectSubscriptions(host.subscriptions).toBe('-^--!');
       scheduler.flush();
@@ -88,7 +95,14 @@ describe('auditLog', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const q = inputOf(makeRequest('question'));
       const host = cold<DecisionInput>('-#');
-      expectObservable(cold('q|', { q }).pipe(auditLog(sink, askHost(() => host)))).toBe('-(Q|)', { Q: to(q, cancel()) });
+      expectObservable(
+        cold('q|', { q }).pipe(
+          auditLog(
+            sink,
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('-(Q|)', { Q: to(q, cancel()) });
       scheduler.flush();
       expect(entries[1]).toEqual({ request: q.request, answer: to(q, cancel()), at: 1 });
     });
@@ -103,7 +117,15 @@ describe('auditLog', () => {
       const request$ = hot('           -a-b----', { a, b });
       const unsub = '                   ^----!';
       scheduler.schedule(() => withdraw.abort(), 2);
-      expectObservable(request$.pipe(auditLog(sink, askHost(() => host))), unsub).toBe('------');
+      expectObservable(
+        request$.pipe(
+          auditLog(
+            sink,
+            askHost(() => host),
+          ),
+        ),
+        unsub,
+      ).toBe('------');
       expectSubscriptions(request$.subscriptions).toBe(unsub);
       expectSubscriptions(host.subscriptions).toBe(['-^!', '---^-!']);
       scheduler.flush();

@@ -117,7 +117,10 @@ describe('byKind', () => {
       const request$ = hot('                    -qe-----', { q, e });
       const unsub = '                          ^------!';
       scheduler.schedule(() => withdraw.abort(), 3);
-      const policy = byKind({ question: askHost(() => questionHost) }, askHost(() => editorHost));
+      const policy = byKind(
+        { question: askHost(() => questionHost) },
+        askHost(() => editorHost),
+      );
       expectObservable(request$.pipe(policy), unsub).toBe('--------');
       expectSubscriptions(request$.subscriptions).toBe(unsub);
       expectSubscriptions(questionHost.subscriptions).toBe('-^-!');

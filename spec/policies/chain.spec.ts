@@ -65,7 +65,14 @@ describe('chain', () => {
       const second = cold<DecisionInput>(' -y|', { y: true });
       const request$ = cold('              -a|', { a });
       const expected = '                   ----(A|)';
-      expectObservable(request$.pipe(chain(askHost(() => first), askHost(() => second)))).toBe(expected, { A: to(a, allow()) });
+      expectObservable(
+        request$.pipe(
+          chain(
+            askHost(() => first),
+            askHost(() => second),
+          ),
+        ),
+      ).toBe(expected, { A: to(a, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^-!');
       expectSubscriptions(first.subscriptions).toBe(' -^-!');
       expectSubscriptions(second.subscriptions).toBe('---^!');
@@ -78,7 +85,10 @@ describe('chain', () => {
       const host = cold<DecisionInput>('---y|', { y: true });
       const request$ = cold('          -abr|', { a, b, r });
       const expected = '               ---RA--(B|)';
-      const policy = chain(autoApprove({ allow: (request) => request.toolName === 'read' }), askHost(() => host));
+      const policy = chain(
+        autoApprove({ allow: (request) => request.toolName === 'read' }),
+        askHost(() => host),
+      );
       expectObservable(request$.pipe(policy)).toBe(expected, { A: to(a, allow()), B: to(b, allow()), R: to(r, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^---!');
       expectSubscriptions(host.subscriptions).toBe(['-^--!', '----^--!']);
@@ -109,9 +119,7 @@ describe('chain', () => {
       const flaky: Policy = (request$) => {
         subscriptions += 1;
         return request$.pipe(
-          mergeMap(({ request }) =>
-            request.toolName === 'boom' ? throwError(() => new Error('kaput')) : of(to(request, defer())).pipe(delay(3)),
-          ),
+          mergeMap(({ request }) => (request.toolName === 'boom' ? throwError(() => new Error('kaput')) : of(to(request, defer())).pipe(delay(3)))),
         );
       };
       const request$ = cold('-ab--c|', { a, b, c });
@@ -178,7 +186,10 @@ describe('chain', () => {
       const request$ = cold('          -a--b|', { a, b });
       const expected = '               ----B|';
       scheduler.schedule(() => withdraw.abort(), 3);
-      const policy = chain(autoApprove({ allow: (request) => request.toolName === 'read' }), askHost(() => host));
+      const policy = chain(
+        autoApprove({ allow: (request) => request.toolName === 'read' }),
+        askHost(() => host),
+      );
       expectObservable(request$.pipe(policy)).toBe(expected, { B: to(b, allow()) });
       expectSubscriptions(request$.subscriptions).toBe('^----!');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
@@ -190,7 +201,15 @@ describe('chain', () => {
       const a = inputOf(permission());
       const host = cold<DecisionInput>('-----y|', { y: true });
       const request$ = hot('           -a-----', { a });
-      expectObservable(request$.pipe(chain(denyTools(['rm']), askHost(() => host))), '^--!').toBe('---');
+      expectObservable(
+        request$.pipe(
+          chain(
+            denyTools(['rm']),
+            askHost(() => host),
+          ),
+        ),
+        '^--!',
+      ).toBe('---');
       expectSubscriptions(request$.subscriptions).toBe('^--!');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
     });
@@ -201,7 +220,14 @@ describe('chain', () => {
       const a = inputOf(permission());
       const host = cold<DecisionInput>('-----y|', { y: true });
       const request$ = cold('          -a-#', { a });
-      expectObservable(request$.pipe(chain(autoApprove({ allow: () => false }), askHost(() => host)))).toBe('---#');
+      expectObservable(
+        request$.pipe(
+          chain(
+            autoApprove({ allow: () => false }),
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('---#');
       expectSubscriptions(request$.subscriptions).toBe('^--!');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
     });

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PiPolicyError, isPiDriverError } from '../../src/errors.js';
-import {
-  allow,
-  allowAlways,
-  answer,
-  cancel,
-  coerceDecision,
-  defer,
-  deny,
-  isDecision,
-} from '../../src/policies/decisions.js';
+import { allow, allowAlways, answer, cancel, coerceDecision, defer, deny, isDecision } from '../../src/policies/decisions.js';
 import type { DecisionInput } from '../../src/policies/types.js';
 import { makeRequest } from '../helpers/requests.js';
 
@@ -56,7 +47,18 @@ describe('decision constructors', () => {
     for (const decision of [allow(), allowAlways(), deny(), deny('m'), answer(''), cancel(), defer()]) {
       expect(isDecision(decision)).toBe(true);
     }
-    for (const value of [undefined, null, true, 'allow', 1, {}, { kind: 'maybe' }, { kind: 'answer' }, { kind: 'answer', value: 1 }, { kind: 'deny', message: 2 }]) {
+    for (const value of [
+      undefined,
+      null,
+      true,
+      'allow',
+      1,
+      {},
+      { kind: 'maybe' },
+      { kind: 'answer' },
+      { kind: 'answer', value: 1 },
+      { kind: 'deny', message: 2 },
+    ]) {
       expect(isDecision(value)).toBe(false);
     }
   });

@@ -37,7 +37,12 @@ describe('denyAll', () => {
 
   it('denies many permissions (no message by default), and defers every other kind', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const [a, b, c, d] = [inputOf(permission('bash')), inputOf(makeRequest('choice')), inputOf(permission('edit')), inputOf(makeRequest('question'))] as const;
+      const [a, b, c, d] = [
+        inputOf(permission('bash')),
+        inputOf(makeRequest('choice')),
+        inputOf(permission('edit')),
+        inputOf(makeRequest('question')),
+      ] as const;
       const request$ = cold('-a(bc)-d|', { a, b, c, d });
       const expected = '     -A(BC)-D|';
       expectObservable(request$.pipe(denyAll())).toBe(expected, {

@@ -113,7 +113,15 @@ describe('denyTools', () => {
       const request$ = hot('           -a---b---', { a, b });
       const unsub = '                   ^-------!';
       scheduler.schedule(() => withdraw.abort(), 2);
-      expectObservable(request$.pipe(denyTools(['rm'], askHost(() => host))), unsub).toBe('--------');
+      expectObservable(
+        request$.pipe(
+          denyTools(
+            ['rm'],
+            askHost(() => host),
+          ),
+        ),
+        unsub,
+      ).toBe('--------');
       expectSubscriptions(request$.subscriptions).toBe(unsub);
       expectSubscriptions(host.subscriptions).toBe(['-^!', '-----^--!']);
     });
@@ -121,6 +129,10 @@ describe('denyTools', () => {
 
   it('is named for debugging', () => {
     expect(denyTools(['rm', 'dd']).name).toBe('denyTools(rm, dd)');
-    expect(denyTools(function isRisky() { return true; }).name).toBe('denyTools(isRisky)');
+    expect(
+      denyTools(function isRisky() {
+        return true;
+      }).name,
+    ).toBe('denyTools(isRisky)');
   });
 });

@@ -34,7 +34,13 @@ const uiResponses = (sent: readonly Record<string, unknown>[]) =>
 describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in approvals (recorded omp 18.2.3)', () => {
   it('autoApprove() answers "Approve" and the bash tool runs', async () => {
     const { replay, session } = await replayWith('approve', autoApprove());
-    const events = firstValueFrom(session.events$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(10_000)));
+    const events = firstValueFrom(
+      session.events$.pipe(
+        takeWhile((event) => event.type !== 'agent_end', true),
+        toArray(),
+        timeout(10_000),
+      ),
+    );
     const result = await session.prompt('scenario:tool-bash please');
     const seen = await events;
     const request = seen.find((event) => event.type === 'interaction_request');
@@ -47,7 +53,13 @@ describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in a
 
   it('`approve` narrows omp’s ask-everything mode: an unlisted tool is approved without asking the policy', async () => {
     const { replay, session } = await replayWith('approve', denyAll('would deny'), ['edit', 'write']);
-    const events = firstValueFrom(session.events$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(10_000)));
+    const events = firstValueFrom(
+      session.events$.pipe(
+        takeWhile((event) => event.type !== 'agent_end', true),
+        toArray(),
+        timeout(10_000),
+      ),
+    );
     await session.prompt('scenario:tool-bash please');
     const seen = await events;
     expect(seen.some((event) => event.type === 'interaction_request')).toBe(false);
@@ -58,7 +70,12 @@ describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in a
 
   it('denyAll() answers "Deny" and the tool ends as an error the model sees', async () => {
     const { replay, session } = await replayWith('deny', denyAll('not on CI'));
-    const toolEnd = firstValueFrom(session.events$.pipe(filter((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end'), timeout(10_000)));
+    const toolEnd = firstValueFrom(
+      session.events$.pipe(
+        filter((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end'),
+        timeout(10_000),
+      ),
+    );
     const result = await session.prompt('scenario:tool-bash please');
     expect(await toolEnd).toMatchObject({ name: 'bash', isError: true, result: 'Tool call denied by user: bash' });
     expect(uiResponses(replay.sent)).toEqual([{ type: 'extension_ui_response', value: 'Deny' }]);
@@ -67,7 +84,10 @@ describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in a
   });
 
   it('a host callback that cancels sends cancelled: true', async () => {
-    const { replay, session } = await replayWith('cancelled', askHost(() => [undefined]));
+    const { replay, session } = await replayWith(
+      'cancelled',
+      askHost(() => [undefined]),
+    );
     await session.prompt('scenario:tool-bash please');
     expect(uiResponses(replay.sent)).toEqual([{ type: 'extension_ui_response', cancelled: true }]);
     await session.close();
@@ -77,11 +97,21 @@ describe.skipIf(!existsSync(fixture('approve')))('policies on omp’s built-in a
     const { replay, session } = await replayWith('unanswered-abort', undefined);
     const run = session.prompt('scenario:tool-bash please');
     run.catch(() => undefined);
-    const pending = await firstValueFrom(session.pending$.pipe(filter((requests) => requests.length > 0), timeout(10_000)));
+    const pending = await firstValueFrom(
+      session.pending$.pipe(
+        filter((requests) => requests.length > 0),
+        timeout(10_000),
+      ),
+    );
     expect(pending[0]).toMatchObject({ kind: 'permission', toolName: 'bash' });
     const abort = session.abort();
     abort.catch(() => undefined);
-    await firstValueFrom(session.pending$.pipe(filter((requests) => requests.length === 0), timeout(10_000)));
+    await firstValueFrom(
+      session.pending$.pipe(
+        filter((requests) => requests.length === 0),
+        timeout(10_000),
+      ),
+    );
     const types = replay.sent.map((command) => command['type']);
     expect(types.indexOf('extension_ui_response')).toBeGreaterThan(-1);
     expect(types.indexOf('extension_ui_response')).toBeLessThan(types.indexOf('abort'));

@@ -57,7 +57,12 @@ describe('interaction policies through the real pi CLI', () => {
     await session.prompt(prompt);
     const events = await collected;
     const request = events.find((event) => event.type === 'interaction_request') as InteractionRequest;
-    expect(request).toMatchObject({ kind: 'permission', toolName: 'bash', toolCallId: 'call_bash_1', args: { command: expect.stringContaining('echo created') } });
+    expect(request).toMatchObject({
+      kind: 'permission',
+      toolName: 'bash',
+      toolCallId: 'call_bash_1',
+      args: { command: expect.stringContaining('echo created') },
+    });
     expect(toolEnd(events)).toMatchObject({ isError: true, result: expect.stringContaining('not on my watch') });
     expect(existsSync(file)).toBe(false);
   });

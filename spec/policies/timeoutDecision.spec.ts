@@ -135,7 +135,11 @@ describe('timeoutDecision', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const a = inputOf(permission());
       const request$ = cold('a-----|', { a });
-      const stubborn: Policy = (requests$) => requests$.pipe(delay(4), map((request) => to(request, allow())));
+      const stubborn: Policy = (requests$) =>
+        requests$.pipe(
+          delay(4),
+          map((request) => to(request, allow())),
+        );
       expectObservable(request$.pipe(timeoutDecision(2, false, stubborn))).toBe('--A---|', { A: to(a, deny()) });
       expectSubscriptions(request$.subscriptions).toBe('^-----!');
     });
@@ -145,7 +149,11 @@ describe('timeoutDecision', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const a = inputOf(permission(), { signal: new AbortController().signal, session: fakeSession });
       const seen: PolicyRequest[] = [];
-      const inner: Policy = (request$) => request$.pipe(tap((input) => seen.push(input)), askHost(() => [true]));
+      const inner: Policy = (request$) =>
+        request$.pipe(
+          tap((input) => seen.push(input)),
+          askHost(() => [true]),
+        );
       expectObservable(cold('a|', { a }).pipe(timeoutDecision(2, false, inner))).toBe('A|', { A: to(a, allow()) });
       scheduler.flush();
       expect(seen[0]?.request).toBe(a.request);
@@ -161,7 +169,15 @@ describe('timeoutDecision', () => {
       const a = inputOf(permission());
       const host = cold<DecisionInput>('-#', undefined, new Error('gone'));
       const request$ = cold('          a|', { a });
-      expectObservable(request$.pipe(timeoutDecision(5, true, askHost(() => host)))).toBe('-(A|)', {
+      expectObservable(
+        request$.pipe(
+          timeoutDecision(
+            5,
+            true,
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('-(A|)', {
         A: to(a, deny('policy error: gone')),
       });
       expectSubscriptions(host.subscriptions).toBe('^!');
@@ -175,7 +191,15 @@ describe('timeoutDecision', () => {
       const host = cold<DecisionInput>('------y|', { y: true });
       const request$ = cold('          -a|', { a });
       scheduler.schedule(() => withdraw.abort(), 3);
-      expectObservable(request$.pipe(timeoutDecision(5, false, askHost(() => host)))).toBe('---|');
+      expectObservable(
+        request$.pipe(
+          timeoutDecision(
+            5,
+            false,
+            askHost(() => host),
+          ),
+        ),
+      ).toBe('---|');
       expectSubscriptions(host.subscriptions).toBe('-^-!');
     });
   });
@@ -186,7 +210,16 @@ describe('timeoutDecision', () => {
       const host = cold<DecisionInput>('------y|', { y: true });
       const request$ = hot('           -a------', { a });
       const unsub = '                   ^---!';
-      expectObservable(request$.pipe(timeoutDecision(5, false, askHost(() => host))), unsub).toBe('-----');
+      expectObservable(
+        request$.pipe(
+          timeoutDecision(
+            5,
+            false,
+            askHost(() => host),
+          ),
+        ),
+        unsub,
+      ).toBe('-----');
       expectSubscriptions(request$.subscriptions).toBe(unsub);
       expectSubscriptions(host.subscriptions).toBe('-^--!');
     });

@@ -61,9 +61,20 @@ describe('EventNormalizer', () => {
   describe('messages', () => {
     it('turns a user message_start into user_message (string or text blocks), and ignores other starts', () => {
       const normalizer = new EventNormalizer();
-      expect(normalizer.normalize(frame({ type: 'message_start', message: { role: 'user', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }] } }))).toEqual([
-        { type: 'user_message', text: 'hello' },
-      ]);
+      expect(
+        normalizer.normalize(
+          frame({
+            type: 'message_start',
+            message: {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'hel' },
+                { type: 'text', text: 'lo' },
+              ],
+            },
+          }),
+        ),
+      ).toEqual([{ type: 'user_message', text: 'hello' }]);
       expect(normalizer.normalize(frame({ type: 'message_start', message: { role: 'user', content: 'plain string' } }))).toEqual([
         { type: 'user_message', text: 'plain string' },
       ]);
@@ -198,7 +209,11 @@ describe('EventNormalizer', () => {
         update({ type: 'text_delta', contentIndex: 0, delta: 'hello ' }),
         update({ type: 'text_end', contentIndex: 2 }),
         update({ type: 'text_end', contentIndex: 0 }),
-        assistantEnd([{ type: 'text', text: 'hello ' }, { type: 'toolCall', id: 't', name: 'read', arguments: {} }, { type: 'text', text: 'world' }]),
+        assistantEnd([
+          { type: 'text', text: 'hello ' },
+          { type: 'toolCall', id: 't', name: 'read', arguments: {} },
+          { type: 'text', text: 'world' },
+        ]),
       ]);
       const complete = events.find((event) => event.type === 'message_complete');
       expect(complete).toMatchObject({ text: 'hello world' });
@@ -219,7 +234,13 @@ describe('EventNormalizer', () => {
           args: { command: 'echo hi' },
           partialResult: { content: [{ type: 'text', text: 'hi\n' }], details: {} },
         }),
-        frame({ type: 'tool_execution_end', toolCallId: 'call_bash_1', toolName: 'bash', result: { content: [{ type: 'text', text: 'hi\n' }] }, isError: false }),
+        frame({
+          type: 'tool_execution_end',
+          toolCallId: 'call_bash_1',
+          toolName: 'bash',
+          result: { content: [{ type: 'text', text: 'hi\n' }] },
+          isError: false,
+        }),
       ]);
       expect(events).toEqual([
         { type: 'tool_start', toolCallId: 'call_bash_1', name: 'bash', arguments: { command: 'echo hi' } },
@@ -232,7 +253,13 @@ describe('EventNormalizer', () => {
     it('reports a failed or blocked tool with isError and its reason, and keeps result details', () => {
       const normalizer = new EventNormalizer();
       const [blocked] = normalizer.normalize(
-        frame({ type: 'tool_execution_end', toolCallId: 'c', toolName: 'bash', result: { content: [{ type: 'text', text: 'Blocked by user' }], details: { code: 1 } }, isError: true }),
+        frame({
+          type: 'tool_execution_end',
+          toolCallId: 'c',
+          toolName: 'bash',
+          result: { content: [{ type: 'text', text: 'Blocked by user' }], details: { code: 1 } },
+          isError: true,
+        }),
       );
       expect(blocked).toEqual({ type: 'tool_end', toolCallId: 'c', name: 'bash', result: 'Blocked by user', isError: true, details: { code: 1 } });
       const [bare] = normalizer.normalize(frame({ type: 'tool_execution_end', toolCallId: 'd', toolName: 'read' }));
@@ -293,7 +320,9 @@ describe('EventNormalizer', () => {
       expect(normalizer.normalize(frame({ type: 'auto_retry_start', attempt: 1, maxAttempts: 3, delayMs: 100, errorMessage: '500 fake 500 error' }))).toEqual([
         { type: 'retry', phase: 'start', attempt: 1, maxAttempts: 3, delayMs: 100, errorMessage: '500 fake 500 error' },
       ]);
-      expect(normalizer.normalize(frame({ type: 'auto_retry_end', success: true, attempt: 1 }))).toEqual([{ type: 'retry', phase: 'end', attempt: 1, success: true }]);
+      expect(normalizer.normalize(frame({ type: 'auto_retry_end', success: true, attempt: 1 }))).toEqual([
+        { type: 'retry', phase: 'end', attempt: 1, success: true },
+      ]);
       expect(normalizer.normalize(frame({ type: 'auto_retry_end', success: false, attempt: 3, finalError: 'gave up' }))).toEqual([
         { type: 'retry', phase: 'end', attempt: 3, success: false, errorMessage: 'gave up' },
       ]);
@@ -339,9 +368,19 @@ describe('EventNormalizer', () => {
     it('is the summary of the last assistant message, and startRun() forgets it', () => {
       const normalizer = new EventNormalizer();
       expect(normalizer.lastAssistant).toBeUndefined();
-      normalizer.normalize(assistantEnd([{ type: 'text', text: 'Running it.' }, { type: 'toolCall', id: 'c', name: 'bash', arguments: {} }], { stopReason: 'toolUse' }));
+      normalizer.normalize(
+        assistantEnd(
+          [
+            { type: 'text', text: 'Running it.' },
+            { type: 'toolCall', id: 'c', name: 'bash', arguments: {} },
+          ],
+          { stopReason: 'toolUse' },
+        ),
+      );
       expect(normalizer.lastAssistant).toEqual({ text: 'Running it.', stopReason: 'toolUse', errorMessage: undefined });
-      normalizer.normalize(frame({ type: 'message_end', message: { role: 'toolResult', toolCallId: 'c', toolName: 'bash', content: [{ type: 'text', text: 'hi\n' }] } }));
+      normalizer.normalize(
+        frame({ type: 'message_end', message: { role: 'toolResult', toolCallId: 'c', toolName: 'bash', content: [{ type: 'text', text: 'hi\n' }] } }),
+      );
       normalizer.normalize(frame({ type: 'message_end', message: { role: 'user', content: 'steer' } }));
       expect(normalizer.lastAssistant?.text).toBe('Running it.');
       normalizer.normalize(assistantEnd([{ type: 'text', text: 'Done.' }]));
@@ -360,7 +399,16 @@ describe('EventNormalizer', () => {
   it('messageText joins text blocks and ignores the rest', () => {
     expect(messageText({ content: 'plain' })).toBe('plain');
     expect(messageText({ content: null })).toBe('');
-    expect(messageText({ content: [{ type: 'thinking', thinking: 'no' }, { type: 'text', text: 'a' }, { type: 'image', data: '', mimeType: 'image/png' }, { type: 'text', text: 'b' }] })).toBe('ab');
+    expect(
+      messageText({
+        content: [
+          { type: 'thinking', thinking: 'no' },
+          { type: 'text', text: 'a' },
+          { type: 'image', data: '', mimeType: 'image/png' },
+          { type: 'text', text: 'b' },
+        ],
+      }),
+    ).toBe('ab');
   });
 
   describe.skipIf(!existsSync(FIXTURES))('recorded pi 0.73.1 transcripts', () => {
@@ -396,7 +444,9 @@ describe('EventNormalizer', () => {
 
     it('pi-b-thinking: thinking then text, with thinking_end arriving after the text deltas', () => {
       const events = normalizeAll(new EventNormalizer(), transcript('pi-b-thinking.jsonl'));
-      expect(events.map((event) => (event.type === 'message_delta' || event.type === 'message_complete' ? `${event.type}:${event.channel}` : event.type))).toEqual([
+      expect(
+        events.map((event) => (event.type === 'message_delta' || event.type === 'message_complete' ? `${event.type}:${event.channel}` : event.type)),
+      ).toEqual([
         'turn_start',
         'user_message',
         'message_delta:thinking',

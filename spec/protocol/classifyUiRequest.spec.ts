@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ExtensionUiRequestFrame, KnownFrame } from '../../src/protocol/frames.js';
 import { parseLine } from '../../src/protocol/parseLine.js';
-import { APPROVE_ALWAYS_OPTION, APPROVE_OPTION, classifyDialog, DENY_OPTION, DIALOG_METHODS, toUiNotice, type ToolContext } from '../../src/protocol/classifyUiRequest.js';
+import {
+  APPROVE_ALWAYS_OPTION,
+  APPROVE_OPTION,
+  classifyDialog,
+  DENY_OPTION,
+  DIALOG_METHODS,
+  toUiNotice,
+  type ToolContext,
+} from '../../src/protocol/classifyUiRequest.js';
 import { EventNormalizer, type OpenToolCall } from '../../src/protocol/EventNormalizer.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -194,9 +202,18 @@ describe('classifyDialog', () => {
     });
 
     it('pidriver’s marker for a call not seen yet keeps the id and the title’s tool name', () => {
-      const frame = request({ method: 'select', title: 'Allow tool: write\nPath: /tmp/x\n[pidriver toolCallId=call_w]', options: ['Approve', 'Approve always', 'Deny'] });
+      const frame = request({
+        method: 'select',
+        title: 'Allow tool: write\nPath: /tmp/x\n[pidriver toolCallId=call_w]',
+        options: ['Approve', 'Approve always', 'Deny'],
+      });
       const classified = classifyDialog(frame, tools([bashHi]));
-      expect(classified).toMatchObject({ kind: 'permission', toolCallId: 'call_w', toolName: 'write', prompt: { title: 'Allow tool: write', message: 'Path: /tmp/x' } });
+      expect(classified).toMatchObject({
+        kind: 'permission',
+        toolCallId: 'call_w',
+        toolName: 'write',
+        prompt: { title: 'Allow tool: write', message: 'Path: /tmp/x' },
+      });
       expect(classified).not.toHaveProperty('args');
     });
 
@@ -217,12 +234,18 @@ describe('classifyDialog', () => {
 
     it('pidriver’s marker id is percent-decoded', () => {
       const odd = call('call]\nx y', 'bash', { command: 'ls' });
-      const frame = request({ method: 'select', title: `Allow tool: bash\nCommand: ls\n[pidriver toolCallId=${encodeURIComponent(odd.toolCallId)}]`, options: ['Approve', 'Deny'] });
+      const frame = request({
+        method: 'select',
+        title: `Allow tool: bash\nCommand: ls\n[pidriver toolCallId=${encodeURIComponent(odd.toolCallId)}]`,
+        options: ['Approve', 'Deny'],
+      });
       expect(classifyDialog(frame, tools([odd]))).toMatchObject({ toolCallId: 'call]\nx y', args: { command: 'ls' }, prompt: { message: 'Command: ls' } });
     });
 
     it('a select needs both Approve and Deny to be a permission', () => {
-      expect(classifyDialog(request({ method: 'select', title: 'Allow tool: bash', options: ['Approve', 'Later'] }), tools([bashHi]))).toMatchObject({ kind: 'choice' });
+      expect(classifyDialog(request({ method: 'select', title: 'Allow tool: bash', options: ['Approve', 'Later'] }), tools([bashHi]))).toMatchObject({
+        kind: 'choice',
+      });
       expect(classifyDialog(request({ method: 'select', title: 'Allow tool: bash', options: ['Deny'] }), tools([bashHi]))).toMatchObject({ kind: 'choice' });
     });
 
@@ -249,11 +272,23 @@ describe('DIALOG_METHODS', () => {
 
 describe('toUiNotice', () => {
   it.each([
-    [{ method: 'notify', message: 'answers: {}', notifyType: 'info' }, { message: 'answers: {}', level: 'info' }],
-    [{ method: 'notify', message: 'disk full', notifyType: 'error' }, { message: 'disk full', level: 'error' }],
-    [{ method: 'setStatus', statusKey: 'ask-ext', statusText: 'asked' }, { key: 'ask-ext', text: 'asked' }],
+    [
+      { method: 'notify', message: 'answers: {}', notifyType: 'info' },
+      { message: 'answers: {}', level: 'info' },
+    ],
+    [
+      { method: 'notify', message: 'disk full', notifyType: 'error' },
+      { message: 'disk full', level: 'error' },
+    ],
+    [
+      { method: 'setStatus', statusKey: 'ask-ext', statusText: 'asked' },
+      { key: 'ask-ext', text: 'asked' },
+    ],
     [{ method: 'setStatus', statusKey: 'ask-ext' }, { key: 'ask-ext' }],
-    [{ method: 'setWidget', widgetKey: 'w', widgetLines: ['l1', 'l2'], widgetPlacement: 'belowEditor' }, { key: 'w', lines: ['l1', 'l2'] }],
+    [
+      { method: 'setWidget', widgetKey: 'w', widgetLines: ['l1', 'l2'], widgetPlacement: 'belowEditor' },
+      { key: 'w', lines: ['l1', 'l2'] },
+    ],
     [{ method: 'setWidget', widgetKey: 'autoresearch' }, { key: 'autoresearch' }],
     [{ method: 'setTitle', title: 'pi - ask-ext' }, { text: 'pi - ask-ext' }],
     [{ method: 'set_editor_text', text: 'prefilled by ask-ext' }, { text: 'prefilled by ask-ext' }],
@@ -264,7 +299,12 @@ describe('toUiNotice', () => {
   });
 
   it('drops widget lines that are not strings', () => {
-    expect(toUiNotice(request({ method: 'setWidget', widgetKey: 'w', widgetLines: ['ok', 3, null] }))).toEqual({ type: 'ui_notice', method: 'setWidget', key: 'w', lines: ['ok'] });
+    expect(toUiNotice(request({ method: 'setWidget', widgetKey: 'w', widgetLines: ['ok', 3, null] }))).toEqual({
+      type: 'ui_notice',
+      method: 'setWidget',
+      key: 'w',
+      lines: ['ok'],
+    });
   });
 
   it('does not take a title as text for methods other than setTitle', () => {
@@ -294,7 +334,8 @@ describe.skipIf(!existsSync(FIXTURES))('recorded transcripts', () => {
     return results;
   }
 
-  const kinds = (results: unknown[]) => results.map((result) => (result as { kind?: string; type: string; method: string }).kind ?? `${(result as { method: string }).method}`);
+  const kinds = (results: unknown[]) =>
+    results.map((result) => (result as { kind?: string; type: string; method: string }).kind ?? `${(result as { method: string }).method}`);
 
   it('pi-f-ext-dialogs-command: every dialog and notice of a slash command', () => {
     expect(kinds(classifyTranscript('pi-f-ext-dialogs-command.jsonl'))).toEqual([
@@ -325,7 +366,14 @@ describe.skipIf(!existsSync(FIXTURES))('recorded transcripts', () => {
 
   it('omp-p-approval-approve: the built-in approval select is a permission for the announced call', () => {
     expect(classifyTranscript('omp-p-approval-approve.jsonl')).toEqual([
-      expect.objectContaining({ kind: 'permission', method: 'select', toolCallId: 'call_bash_1', toolName: 'bash', args: { command: 'echo hi' }, prompt: { title: 'Allow tool: bash', message: 'Command: echo hi' } }),
+      expect.objectContaining({
+        kind: 'permission',
+        method: 'select',
+        toolCallId: 'call_bash_1',
+        toolName: 'bash',
+        args: { command: 'echo hi' },
+        prompt: { title: 'Allow tool: bash', message: 'Command: echo hi' },
+      }),
     ]);
   });
 });

@@ -19,9 +19,7 @@ import { LineSplitter, OversizeLine, ScannedLine } from '../../src/transport/Lin
 // The reference: JSON.parse, drop the resent copies, the frame schema. Nothing of the fast path.
 
 type Outcome =
-  | { readonly kind: 'frame'; readonly frame: KnownFrame; readonly raw: Record<string, unknown> }
-  | { readonly kind: 'invalid' }
-  | { readonly kind: 'unknown' };
+  { readonly kind: 'frame'; readonly frame: KnownFrame; readonly raw: Record<string, unknown> } | { readonly kind: 'invalid' } | { readonly kind: 'unknown' };
 
 function slow(line: string): Outcome {
   let value: unknown;
@@ -97,7 +95,8 @@ function throughReusedBuffer(bytes: Buffer, cuts: readonly number[]): { line: st
   const splitter = new LineSplitter(64 * 1024 * 1024, { scanMessageUpdates: true, reusedChunks: true });
   const shared = Buffer.alloc(bytes.length);
   const lines: { line: string | OversizeLine | ScannedLine; text: string }[] = [];
-  const emit = (out: string | OversizeLine | ScannedLine) => lines.push({ line: out, text: out instanceof ScannedLine ? out.line : out instanceof OversizeLine ? out.head : out });
+  const emit = (out: string | OversizeLine | ScannedLine) =>
+    lines.push({ line: out, text: out instanceof ScannedLine ? out.line : out instanceof OversizeLine ? out.head : out });
   let from = 0;
   for (const cut of [...[...cuts].map((value) => value % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]) {
     bytes.copy(shared, 0, from, cut);
@@ -138,11 +137,36 @@ const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.constantFrom('\u2028', '\u2029', '😀', '"', '\\', '\n', '\t', ',"partial":', '"}', '\u0000', 'x'.repeat(100)),
 );
-const eventType = fc.constantFrom('text_delta', 'thinking_delta', 'toolcall_delta', 'text_start', 'text_end', 'thinking_end', 'toolcall_start', 'toolcall_end', 'done', 'error', 'brand_new');
-const usage = fc.record({ input: fc.nat(), output: fc.nat(), cacheRead: fc.nat(), cacheWrite: fc.constant(0), totalTokens: fc.nat(), cost: fc.record({ total: fc.double({ noNaN: true, noDefaultInfinity: true }) }) });
+const eventType = fc.constantFrom(
+  'text_delta',
+  'thinking_delta',
+  'toolcall_delta',
+  'text_start',
+  'text_end',
+  'thinking_end',
+  'toolcall_start',
+  'toolcall_end',
+  'done',
+  'error',
+  'brand_new',
+);
+const usage = fc.record({
+  input: fc.nat(),
+  output: fc.nat(),
+  cacheRead: fc.nat(),
+  cacheWrite: fc.constant(0),
+  totalTokens: fc.nat(),
+  cost: fc.record({ total: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+});
 const assistant = fc.record({
   role: fc.constant('assistant'),
-  content: fc.array(fc.oneof(text.map((value) => ({ type: 'text', text: value })), fc.record({ type: fc.constant('toolCall'), id: fc.string(), name: fc.string(), arguments: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) })), { maxLength: 3 }),
+  content: fc.array(
+    fc.oneof(
+      text.map((value) => ({ type: 'text', text: value })),
+      fc.record({ type: fc.constant('toolCall'), id: fc.string(), name: fc.string(), arguments: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) }),
+    ),
+    { maxLength: 3 },
+  ),
   usage,
   stopReason: fc.constantFrom('stop', 'toolUse', 'length'),
   timestamp: fc.nat(),
@@ -158,14 +182,27 @@ const eventFields = fc
       contentIndex: fc.oneof(fc.nat(20), fc.constant(null), fc.double()),
       delta: fc.oneof(text, fc.constant(null), fc.nat()),
       content: fc.oneof(text, extraValue),
-      toolCall: fc.oneof(fc.record({ type: fc.constant('toolCall'), id: fc.string(), name: fc.string(), arguments: fc.dictionary(fc.string(), extraValue) }), extraValue),
+      toolCall: fc.oneof(
+        fc.record({ type: fc.constant('toolCall'), id: fc.string(), name: fc.string(), arguments: fc.dictionary(fc.string(), extraValue) }),
+        extraValue,
+      ),
       reason: fc.oneof(fc.string(), fc.nat()),
     },
     { requiredKeys: ['type'] },
   )
-  .chain((fields) => fc.tuple(fc.constant(fields), fc.dictionary(extraKey.filter((key) => !(key in fields) && key !== 'partial'), extraValue, { maxKeys: 2 })));
+  .chain((fields) =>
+    fc.tuple(
+      fc.constant(fields),
+      fc.dictionary(
+        extraKey.filter((key) => !(key in fields) && key !== 'partial'),
+        extraValue,
+        { maxKeys: 2 },
+      ),
+    ),
+  );
 
-const serialize = (entries: readonly (readonly [string, unknown])[]): string => `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
+const serialize = (entries: readonly (readonly [string, unknown])[]): string =>
+  `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
 
 /** pi 0.73 / omp: the event with `partial` (last, or anywhere), and `message` (the same object, or another). */
 const frame073 = fc
@@ -179,7 +216,9 @@ const frame073 = fc
   });
 
 /** pi 1.x: top-level cumulative usage, delta-only events. */
-const frame1x = fc.tuple(eventFields, usage).map(([[fields], total]) => `{"type":"message_update","usage":${JSON.stringify(total)},"assistantMessageEvent":${serialize(Object.entries(fields))}}`);
+const frame1x = fc
+  .tuple(eventFields, usage)
+  .map(([[fields], total]) => `{"type":"message_update","usage":${JSON.stringify(total)},"assistantMessageEvent":${serialize(Object.entries(fields))}}`);
 
 const validFrame = fc.oneof(frame073, frame1x);
 
@@ -197,9 +236,14 @@ const garbled = fc.tuple(validFrame, fc.nat(), fc.nat(), fc.constantFrom(...stru
     case 3:
       return line.slice(0, index);
     case 4:
-      return line.replace('"assistantMessageEvent":', index % 2 ? '"type":"other","assistantMessageEvent":' : '"assistantMessageEvent":{},"assistantMessageEvent":');
+      return line.replace(
+        '"assistantMessageEvent":',
+        index % 2 ? '"type":"other","assistantMessageEvent":' : '"assistantMessageEvent":{},"assistantMessageEvent":',
+      );
     case 5:
-      return line.replace(/"(delta|type|partial|message|contentIndex)"/, (key) => key.replace(/[a-z]/, (letter) => `\\u00${letter.charCodeAt(0).toString(16)}`));
+      return line.replace(/"(delta|type|partial|message|contentIndex)"/, (key) =>
+        key.replace(/[a-z]/, (letter) => `\\u00${letter.charCodeAt(0).toString(16)}`),
+      );
     case 6:
       return line.replace(/[,:]/g, (sep) => (index % 3 === 0 ? ` ${sep}\t` : sep));
     case 7:
@@ -269,7 +313,9 @@ describe('message_update fast path vs the reference slow path (differential)', (
         for (const [total, repeat, delta] of frames) {
           const usageText = repeat && previous ? previous : JSON.stringify(total);
           previous = usageText;
-          checkLine(`{"type":"message_update","usage":${usageText},"assistantMessageEvent":{"type":"text_delta","contentIndex":0,"delta":${JSON.stringify(delta)}}}`);
+          checkLine(
+            `{"type":"message_update","usage":${usageText},"assistantMessageEvent":{"type":"text_delta","contentIndex":0,"delta":${JSON.stringify(delta)}}}`,
+          );
           // Same bytes up to a point, then different: must not be vouched for by the memo.
           checkLine(`{"type":"message_update","usage":${usageText.slice(0, -1)},"x":1},"assistantMessageEvent":{"type":"text_delta","delta":"d"}}`);
           checkLine(`{"type":"message_update","usage":${usageText}1,"assistantMessageEvent":{"type":"text_delta","delta":"d"}}`);
@@ -280,7 +326,10 @@ describe('message_update fast path vs the reference slow path (differential)', (
   });
 
   it('rebuilds plain deltas (kept as parts, not text) to exactly the slow path raw, the other member before, after or absent', () => {
-    const number = fc.oneof(fc.nat(), fc.constantFrom('-0', '0.5', '1e2', '12345678901234567890', '1E-3', '-0.0', '1e400', '-1e400').map((text) => ({ text })));
+    const number = fc.oneof(
+      fc.nat(),
+      fc.constantFrom('-0', '0.5', '1e2', '12345678901234567890', '1E-3', '-0.0', '1e400', '-1e400').map((text) => ({ text })),
+    );
     fc.assert(
       fc.property(
         fc.constantFrom('text_delta', 'thinking_delta', 'toolcall_delta', 'custom'),
@@ -291,7 +340,9 @@ describe('message_update fast path vs the reference slow path (differential)', (
         fc.boolean(),
         (type, contentIndex, delta, member, memberLast, escapeDelta) => {
           const index = typeof contentIndex === 'number' ? String(contentIndex) : contentIndex.text;
-          const deltaText = escapeDelta ? JSON.stringify(delta).replace(/[a-z]/g, (letter) => `\\u00${letter.charCodeAt(0).toString(16)}`) : JSON.stringify(delta);
+          const deltaText = escapeDelta
+            ? JSON.stringify(delta).replace(/[a-z]/g, (letter) => `\\u00${letter.charCodeAt(0).toString(16)}`)
+            : JSON.stringify(delta);
           const event = `"assistantMessageEvent":{"type":${JSON.stringify(type)},"contentIndex":${index},"delta":${deltaText}}`;
           const other = member ? `${JSON.stringify(member[0])}:${JSON.stringify(member[1])}` : undefined;
           const body = other === undefined ? event : memberLast ? `${event},${other}` : `${other},${event}`;
@@ -320,7 +371,8 @@ describe('message_update fast path vs the reference slow path (differential)', (
   });
 
   it('rejects raw control characters wherever JSON.parse would, except deep inside a resent copy (documented)', () => {
-    const message = (body: string) => `{"type":"message_update","assistantMessageEvent":{"type":"text_delta","contentIndex":0,"delta":"${body}","partial":{"role":"assistant","content":[{"type":"text","text":"PARTIAL"}]}},"message":{}}`;
+    const message = (body: string) =>
+      `{"type":"message_update","assistantMessageEvent":{"type":"text_delta","contentIndex":0,"delta":"${body}","partial":{"role":"assistant","content":[{"type":"text","text":"PARTIAL"}]}},"message":{}}`;
     // In a field the session reads: rejected by both.
     expect(checkLine(message('a\tb'))).toBe(false);
     // At the start of a string inside the resent copy: rejected by both.

@@ -25,35 +25,32 @@ const keyText = fc.oneof({ weight: 3, arbitrary: stringText }, { weight: 1, arbi
 
 /** Any JSON text, hostile numbers, strings and keys included. */
 export const { value: jsonText } = fc.letrec<{ value: string; array: string; object: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    numberText,
-    stringText,
-    fc.constantFrom('true', 'false', 'null'),
-    tie('array'),
-    tie('object'),
-  ),
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, numberText, stringText, fc.constantFrom('true', 'false', 'null'), tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
   object: fc.array(fc.tuple(keyText, tie('value')), { maxLength: 4 }).map((entries) => `{${entries.map(([key, value]) => `${key}:${value}`).join(',')}}`),
 }));
 
 /** A frame of a known type whose fields (the schema's own names, plus hostile ones) hold anything. */
 export const knownFrameText = fc
-  .tuple(
-    fc.constantFrom(...KNOWN_TYPES),
-    fc.boolean(),
-    fc.array(fc.tuple(fc.boolean(), fc.nat(), jsonText), { maxLength: 6 }),
-  )
+  .tuple(fc.constantFrom(...KNOWN_TYPES), fc.boolean(), fc.array(fc.tuple(fc.boolean(), fc.nat(), jsonText), { maxLength: 6 }))
   .map(([type, typeFirst, fields]) => {
     const names = [...Object.keys(FRAME_SCHEMAS[type].shape), ...HOSTILE_KEYS].filter((name) => name !== 'type');
-    const entries = fields.map(([hostile, pick, value]) => `${JSON.stringify(hostile ? (HOSTILE_KEYS[pick % HOSTILE_KEYS.length] as string) : (names[pick % names.length] as string))}:${value}`);
+    const entries = fields.map(
+      ([hostile, pick, value]) =>
+        `${JSON.stringify(hostile ? (HOSTILE_KEYS[pick % HOSTILE_KEYS.length] as string) : (names[pick % names.length] as string))}:${value}`,
+    );
     const typeEntry = `"type":${JSON.stringify(type)}`;
     return `{${(typeFirst ? [typeEntry, ...entries] : [...entries, typeEntry]).join(',')}}`;
   });
 
 /** Lines that start like the fast path's prefix and then go anywhere (truncated, garbled, valid). */
 export const fastPathText = fc
-  .tuple(fc.array(fc.tuple(keyText, jsonText), { maxLength: 4 }), fc.oneof(jsonText, fc.string({ unit: 'binary', maxLength: 30 })), fc.string({ unit: 'binary', maxLength: 30 }), fc.nat())
+  .tuple(
+    fc.array(fc.tuple(keyText, jsonText), { maxLength: 4 }),
+    fc.oneof(jsonText, fc.string({ unit: 'binary', maxLength: 30 })),
+    fc.string({ unit: 'binary', maxLength: 30 }),
+    fc.nat(),
+  )
   .map(([entries, partial, rest, cutAt]) => {
     const full = `${FAST_PREFIX}${entries.map(([key, value]) => `${key}:${value}`).join(',')}${entries.length > 0 ? ',' : ''}"partial":${partial}}${rest}`;
     return full.slice(0, FAST_PREFIX.length + (cutAt % (full.length - FAST_PREFIX.length + 1)));
@@ -83,13 +80,35 @@ export const piFrameText: fc.Arbitrary<string> = fc
     fc.constant({ type: 'agent_start' }),
     fc.constant({ type: 'turn_start' }),
     text.map((message) => ({ type: 'message_start', message: { role: 'user', content: [{ type: 'text', text: message }], timestamp: 1 } })),
-    text.map((delta) => ({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta, partial: assistant(delta) }, message: assistant(delta) })),
+    text.map((delta) => ({
+      type: 'message_update',
+      assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta, partial: assistant(delta) },
+      message: assistant(delta),
+    })),
     text.map((content) => ({ type: 'message_end', message: assistant(content) })),
     text.map((content) => ({ type: 'turn_end', message: assistant(content), toolResults: [] })),
     fc.tuple(toolCallId, text).map(([id, command]) => ({ type: 'tool_execution_start', toolCallId: id, toolName: 'bash', args: { command } })),
-    fc.tuple(toolCallId, text).map(([id, output]) => ({ type: 'tool_execution_update', toolCallId: id, toolName: 'bash', args: {}, partialResult: { content: [{ type: 'text', text: output }] } })),
-    fc.tuple(toolCallId, text, fc.boolean()).map(([id, output, isError]) => ({ type: 'tool_execution_end', toolCallId: id, toolName: 'bash', result: { content: [{ type: 'text', text: output }] }, isError })),
-    fc.tuple(uiId, text).map(([id, command]) => ({ type: 'extension_ui_request', id, method: 'select', title: `Allow tool: bash\nCommand: ${command}\n[pidriver toolCallId=call_1]`, options: ['Approve', 'Approve always', 'Deny'] })),
+    fc.tuple(toolCallId, text).map(([id, output]) => ({
+      type: 'tool_execution_update',
+      toolCallId: id,
+      toolName: 'bash',
+      args: {},
+      partialResult: { content: [{ type: 'text', text: output }] },
+    })),
+    fc.tuple(toolCallId, text, fc.boolean()).map(([id, output, isError]) => ({
+      type: 'tool_execution_end',
+      toolCallId: id,
+      toolName: 'bash',
+      result: { content: [{ type: 'text', text: output }] },
+      isError,
+    })),
+    fc.tuple(uiId, text).map(([id, command]) => ({
+      type: 'extension_ui_request',
+      id,
+      method: 'select',
+      title: `Allow tool: bash\nCommand: ${command}\n[pidriver toolCallId=call_1]`,
+      options: ['Approve', 'Approve always', 'Deny'],
+    })),
     fc.tuple(uiId, text).map(([id, message]) => ({ type: 'extension_ui_request', id, method: 'confirm', title: 'Sure?', message })),
     fc.tuple(uiId, text).map(([id, message]) => ({ type: 'extension_ui_request', id, method: 'notify', message, notifyType: 'info' })),
     uiId.map((targetId) => ({ type: 'extension_ui_request', id: 'c', method: 'cancel', targetId })),
@@ -99,7 +118,13 @@ export const piFrameText: fc.Arbitrary<string> = fc
     fc.constant({ type: 'auto_compaction_start', reason: 'threshold' }),
     fc.constant({ type: 'auto_compaction_end', aborted: false }),
     fc.array(text, { maxLength: 2 }).map((steering) => ({ type: 'queue_update', steering, followUp: [] })),
-    fc.tuple(fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), fc.boolean()).map(([id, success]) => ({ type: 'response', ...(id === undefined ? {} : { id }), command: 'get_state', success, ...(success ? {} : { error: 'nope' }) })),
+    fc.tuple(fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), fc.boolean()).map(([id, success]) => ({
+      type: 'response',
+      ...(id === undefined ? {} : { id }),
+      command: 'get_state',
+      success,
+      ...(success ? {} : { error: 'nope' }),
+    })),
     text.map((error) => ({ type: 'extension_error', extensionPath: '/x.ts', event: 'tool_call', error })),
   )
   .map((frame) => JSON.stringify(frame));

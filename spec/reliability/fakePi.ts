@@ -97,10 +97,7 @@ export class Tracker {
  * Collects everything `events$` emits and how it ended. `done` is bounded: it rejects if
  * `events$` neither errors nor completes within `ms`, so a hang fails fast and says so.
  */
-export function record(
-  session: PiSession,
-  ms = 20_000,
-): { readonly events: PiEvent[]; readonly done: Promise<{ error: unknown; completed: boolean }> } {
+export function record(session: PiSession, ms = 20_000): { readonly events: PiEvent[]; readonly done: Promise<{ error: unknown; completed: boolean }> } {
   const events: PiEvent[] = [];
   const done = new Promise<{ error: unknown; completed: boolean }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`events$ neither errored nor completed within ${ms} ms`)), ms);

@@ -84,7 +84,7 @@ describe('fault injection with a fake pi', () => {
     expect(await waitForExit(session.pid!)).toBe(true);
   });
 
-  it('kill -9 while a detached grandchild runs (as pi\'s bash tool starts them): the orphan is reaped too', async () => {
+  it("kill -9 while a detached grandchild runs (as pi's bash tool starts them): the orphan is reaped too", async () => {
     const session = await tracker.start('spawn-detached');
     const recorded = record(session);
     const run = session.prompt('go');
@@ -264,7 +264,14 @@ describe('fault injection with a fake pi', () => {
 
   it('duplicate ids: the first reply resolves the command, the second is reported, not double-resolved', async () => {
     const session = await tracker.start('normal');
-    const errors = firstValueFrom(session.events$.pipe(filter((event) => event.type === 'error'), take(1), toArray(), timeout(10_000)));
+    const errors = firstValueFrom(
+      session.events$.pipe(
+        filter((event) => event.type === 'error'),
+        take(1),
+        toArray(),
+        timeout(10_000),
+      ),
+    );
     const data = await session.command('fake_dup');
     expect(data).toEqual({ n: 1 });
     const [duplicate] = await errors;

@@ -109,20 +109,24 @@ describe('no process left behind when the host dies without closing (real pi)', 
     { how: 'Ctrl-C (SIGINT to the process group)', signal: 'SIGINT', group: true },
     { how: 'kill <pid> (SIGTERM)', signal: 'SIGTERM', group: false },
     { how: 'SIGKILL of the process group', signal: 'SIGKILL', group: true },
-  ] as const)('$how: pi, its bash tool and the watchdog are gone within seconds', async ({ signal, group }) => {
-    const report = await startHost('wait');
-    expect(report.sleeping).toBe(true);
-    // The app keeps Node's default signal handling: pidriver installed no listener.
-    expect({ sigint: report.sigint, sigterm: report.sigterm }).toEqual({ sigint: 0, sigterm: 0 });
-    const tree = [...known];
-    expect(tree.map((identity) => identity.pid)).toContain(report.pi);
-    expect(sleeps()).toHaveLength(2);
+  ] as const)(
+    '$how: pi, its bash tool and the watchdog are gone within seconds',
+    async ({ signal, group }) => {
+      const report = await startHost('wait');
+      expect(report.sleeping).toBe(true);
+      // The app keeps Node's default signal handling: pidriver installed no listener.
+      expect({ sigint: report.sigint, sigterm: report.sigterm }).toEqual({ sigint: 0, sigterm: 0 });
+      const tree = [...known];
+      expect(tree.map((identity) => identity.pid)).toContain(report.pi);
+      expect(sleeps()).toHaveLength(2);
 
-    process.kill(group ? -report.host : report.host, signal);
-    // Killed by the signal, as Node does by default.
-    await expect(hostExit).resolves.toEqual({ code: null, signal });
-    expect(await leftAfterWait(tree)).toEqual([]);
-  }, 120_000);
+      process.kill(group ? -report.host : report.host, signal);
+      // Killed by the signal, as Node does by default.
+      await expect(hostExit).resolves.toEqual({ code: null, signal });
+      expect(await leftAfterWait(tree)).toEqual([]);
+    },
+    120_000,
+  );
 
   it('does not keep a finished script alive: it exits by itself, and so does the watchdog', async () => {
     const report = await startHost('drain');

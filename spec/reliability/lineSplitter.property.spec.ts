@@ -154,7 +154,14 @@ describe('LineSplitter (property)', () => {
 
   it('cuts inside every multi-byte sequence and still decodes each code point once', () => {
     const text = 'é€😀中\u2028\u2029\ufffd';
-    const input: Framed = { lines: [{ text, end: '\n' }, { text: '', end: '\r\n' }, { text, end: '\r\n' }], tail: text };
+    const input: Framed = {
+      lines: [
+        { text, end: '\n' },
+        { text: '', end: '\r\n' },
+        { text, end: '\r\n' },
+      ],
+      tail: text,
+    };
     const bytes = encode(input);
     for (let point = 0; point <= bytes.length; point++) {
       expect(run(cut(bytes, [point]))).toEqual(expected(input));
@@ -183,10 +190,15 @@ describe('LineSplitter (property)', () => {
   it('with a limit of 200 bytes or more, an oversize head is exactly the first 200 bytes', () => {
     const long = fc.array(atom, { minLength: 60, maxLength: 200 }).map((atoms) => atoms.join('').replace(/\n/g, ''));
     fc.assert(
-      fc.property(fc.array(fc.oneof(long, lineText), { minLength: 1, maxLength: 8 }), fc.integer({ min: 200, max: 400 }), fc.array(fc.nat(), { maxLength: 30 }), (texts, maxLineBytes, offsets) => {
-        const input: Framed = { lines: texts.map((text) => ({ text, end: '\n' })), tail: '' };
-        expect(run(cut(encode(input), offsets), maxLineBytes)).toEqual(expected(input, maxLineBytes));
-      }),
+      fc.property(
+        fc.array(fc.oneof(long, lineText), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 200, max: 400 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (texts, maxLineBytes, offsets) => {
+          const input: Framed = { lines: texts.map((text) => ({ text, end: '\n' })), tail: '' };
+          expect(run(cut(encode(input), offsets), maxLineBytes)).toEqual(expected(input, maxLineBytes));
+        },
+      ),
       { numRuns: 200 },
     );
   });

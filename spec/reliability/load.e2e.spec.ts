@@ -92,7 +92,10 @@ function checkRun(events: readonly PiEvent[], expected: ReturnType<typeof plan>,
     expect(end && end.seq > start.seq, `${where}: ${start.toolCallId} ends after it starts`).toBe(true);
     expect(end?.isError, `${where}: ${start.toolCallId} ran`).toBe(false);
   }
-  expect(events.filter((event) => event.type === 'interaction_request'), where).toHaveLength(expected.toolCalls);
+  expect(
+    events.filter((event) => event.type === 'interaction_request'),
+    where,
+  ).toHaveLength(expected.toolCalls);
   // The last assistant message's deltas concatenate to exactly the final text.
   const lastStart = events.findLastIndex((event) => event.type === 'turn_start');
   const lastDeltas = events

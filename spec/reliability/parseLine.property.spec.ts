@@ -68,9 +68,17 @@ function checkLine(line: string): ParsedLine {
 describe('parseLine (property)', () => {
   it('never throws on any string (any code point, lone surrogates included)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string().map((s) => `{${s}`), fc.string().map((s) => `{"type":${s}`)), (line) => {
-        checkLine(line);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.string({ unit: 'grapheme' }),
+          fc.string().map((s) => `{${s}`),
+          fc.string().map((s) => `{"type":${s}`),
+        ),
+        (line) => {
+          checkLine(line);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -79,7 +87,8 @@ describe('parseLine (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
         const result = checkLine(JSON.stringify(value));
-        const isFrameLike = typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>)['type'] === 'string';
+        const isFrameLike =
+          typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>)['type'] === 'string';
         if (!isFrameLike) expect(result.kind).toBe('invalid');
       }),
       { numRuns: 800 },
@@ -119,10 +128,16 @@ describe('parseLine (property)', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('text_delta', 'thinking_delta', 'toolcall_delta', 'text_start', 'text_end', 'toolcall_end', 'done'),
-        fc.dictionary(eventKey.filter((key) => key !== 'partial' && key !== 'type'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }),
+        fc.dictionary(
+          eventKey.filter((key) => key !== 'partial' && key !== 'type'),
+          fc.jsonValue({ maxDepth: 3 }),
+          { maxKeys: 5 },
+        ),
         fc.jsonValue({ maxDepth: 3 }),
         (eventType, fields, partial) => {
-          const event = `{"type":${JSON.stringify(eventType)}${Object.entries(fields).map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`).join('')},"partial":${JSON.stringify(partial)}}`;
+          const event = `{"type":${JSON.stringify(eventType)}${Object.entries(fields)
+            .map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`)
+            .join('')},"partial":${JSON.stringify(partial)}}`;
           const message = JSON.stringify(partial);
           const fast = checkLine(`{"type":"message_update","assistantMessageEvent":${event},"message":${message}}`);
           const slow = checkLine(`{"message":${message},"type":"message_update","assistantMessageEvent":${event}}`);
@@ -159,7 +174,8 @@ describe('parseLine (property)', () => {
   it('maps huge and odd numbers without throwing, and rejects non-finite ones where a number is required', () => {
     for (const number of ['1e400', '-1e400', '9'.repeat(400), '-0', '1e-400']) {
       const delta = checkLine(`{"type":"message_update","assistantMessageEvent":{"type":"text_delta","contentIndex":${number},"delta":"x"}}`);
-      if (delta.kind === 'frame') expect(Number.isFinite((delta.frame as { assistantMessageEvent: { contentIndex?: number } }).assistantMessageEvent.contentIndex)).toBe(true);
+      if (delta.kind === 'frame')
+        expect(Number.isFinite((delta.frame as { assistantMessageEvent: { contentIndex?: number } }).assistantMessageEvent.contentIndex)).toBe(true);
       checkLine(`{"type":"extension_ui_request","id":"u","method":"select","options":["a"],"timeout":${number}}`);
       checkLine(`{"type":"auto_retry_start","attempt":${number},"maxAttempts":${number},"delayMs":${number}}`);
     }

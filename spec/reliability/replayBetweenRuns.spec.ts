@@ -40,7 +40,12 @@ async function startSession() {
 describe('events$ for a subscriber that arrives between runs', () => {
   it('during a run, a late subscriber gets that run replayed from its agent_start (documented)', async () => {
     const session = await startSession();
-    const firstDelta = firstValueFrom(session.events$.pipe(filter((event) => event.type === 'message_delta'), timeout(5_000)));
+    const firstDelta = firstValueFrom(
+      session.events$.pipe(
+        filter((event) => event.type === 'message_delta'),
+        timeout(5_000),
+      ),
+    );
     const run = session.prompt('one');
     await firstDelta;
     // Subscribed inside the run (before its agent_end was handled): the run from its start.
@@ -53,7 +58,12 @@ describe('events$ for a subscriber that arrives between runs', () => {
   it('recentEvents$ still hands a subscriber the finished run (for resuming and UIs)', async () => {
     const session = await startSession();
     await session.prompt('one');
-    const replayed = await firstValueFrom(session.recentEvents$.pipe(filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end'), timeout(5_000)));
+    const replayed = await firstValueFrom(
+      session.recentEvents$.pipe(
+        filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end'),
+        timeout(5_000),
+      ),
+    );
     expect(replayed.finalText).toBe('one');
     expect(replayed.raw).toMatchObject({ type: 'agent_end' }); // pi's own frame
     await session.close();
@@ -62,7 +72,12 @@ describe('events$ for a subscriber that arrives between runs', () => {
   it('after a run ended, a new subscriber is not handed the finished run (waits for the next one)', async () => {
     const session = await startSession();
     await session.prompt('one');
-    const nextEnd = firstValueFrom(session.events$.pipe(filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end'), timeout(5_000)));
+    const nextEnd = firstValueFrom(
+      session.events$.pipe(
+        filter((event): event is Extract<PiEvent, { type: 'agent_end' }> => event.type === 'agent_end'),
+        timeout(5_000),
+      ),
+    );
     void session.prompt('two');
     try {
       expect((await nextEnd).finalText).toBe('two');

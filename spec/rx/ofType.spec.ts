@@ -33,9 +33,19 @@ describe('ofType', () => {
     const events$: Observable<PiEvent> = EMPTY;
     expectTypeOf(events$.pipe(ofType('agent_end'))).toEqualTypeOf<Observable<AgentEndEvent>>();
     expectTypeOf(events$.pipe(ofType('tool_start', 'tool_end'))).toEqualTypeOf<Observable<ToolStartEvent | ToolEndEvent>>();
-    expectTypeOf(events$.pipe(ofType('agent_end'), map((end) => end.finalText))).toEqualTypeOf<Observable<string>>();
+    expectTypeOf(
+      events$.pipe(
+        ofType('agent_end'),
+        map((end) => end.finalText),
+      ),
+    ).toEqualTypeOf<Observable<string>>();
     const managed$: Observable<ManagerEvent<PiEvent>> = EMPTY;
-    expectTypeOf(managed$.pipe(ofType('session_removed'), map((notice) => notice.reason))).toEqualTypeOf<Observable<'stopped' | 'reaped' | 'closed' | 'died'>>();
+    expectTypeOf(
+      managed$.pipe(
+        ofType('session_removed'),
+        map((notice) => notice.reason),
+      ),
+    ).toEqualTypeOf<Observable<'stopped' | 'reaped' | 'closed' | 'died'>>();
     expectTypeOf(managed$.pipe(ofType('agent_end'))).toEqualTypeOf<Observable<AgentEndEvent>>();
     // @ts-expect-error: not a type of the stream
     void events$.pipe(ofType('no_such_type'));

@@ -154,11 +154,8 @@ describe('the API key through the real pi CLI', () => {
     return session;
   }
 
-  it('is in the child\'s environment under the provider variable (or apiKeyEnv), never in its argv; transcripts redact it', async () => {
-    const [byProvider, byName] = await Promise.all([
-      start('provider-var', {}, true),
-      start('named-var', { apiKeyEnv: 'PIDRIVER_CUSTOM_KEY' }, false),
-    ]);
+  it("is in the child's environment under the provider variable (or apiKeyEnv), never in its argv; transcripts redact it", async () => {
+    const [byProvider, byName] = await Promise.all([start('provider-var', {}, true), start('named-var', { apiKeyEnv: 'PIDRIVER_CUSTOM_KEY' }, false)]);
     // pi sets process.title, which overwrites its /proc cmdline with just "pi"; the argv as spawned
     // is checked on the fake pi below, which keeps it.
     for (const session of [byProvider, byName]) expect(cmdlineOf(session.pid!).join('\0')).not.toContain(KEY);

@@ -46,7 +46,12 @@ function createFile(): { prompt: string; file: string } {
 
 /** Resolves once exactly one interaction request is open (pending$ replays its current value). */
 async function dialogOpen(session: PiSession): Promise<void> {
-  await firstValueFrom(session.pending$.pipe(filter((pending) => pending.length === 1), timeout(30_000)));
+  await firstValueFrom(
+    session.pending$.pipe(
+      filter((pending) => pending.length === 1),
+      timeout(30_000),
+    ),
+  );
 }
 
 const toolEndOf = (events: readonly PiEvent[]) => events.find((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end');
@@ -119,8 +124,14 @@ describe.concurrent('the approval extension fails closed (real pi CLI, bash crea
       for (const failure of failures) {
         const { prompt, file } = createFile();
         const events = await runEvents(session, prompt);
-        expect(events.some((event) => event.type === 'interaction_request'), failure).toBe(true);
-        expect(events.some((event) => event.type === 'error' && event.code === 'policy_error'), failure).toBe(true);
+        expect(
+          events.some((event) => event.type === 'interaction_request'),
+          failure,
+        ).toBe(true);
+        expect(
+          events.some((event) => event.type === 'error' && event.code === 'policy_error'),
+          failure,
+        ).toBe(true);
         expect(toolEndOf(events), failure).toMatchObject({ isError: true, result: expect.stringContaining('policy') });
         expect(existsSync(file), failure).toBe(false);
       }

@@ -22,7 +22,10 @@ function loadExtension(): ToolCallHandler {
   const saved = process.env['PIDRIVER_APPROVE'];
   delete process.env['PIDRIVER_APPROVE'];
   try {
-    approvalExtension({ on: (event: string, fn: ToolCallHandler) => event === 'tool_call' && (handler = fn), registerTool: () => undefined } as unknown as ExtensionAPI);
+    approvalExtension({
+      on: (event: string, fn: ToolCallHandler) => event === 'tool_call' && (handler = fn),
+      registerTool: () => undefined,
+    } as unknown as ExtensionAPI);
   } finally {
     if (saved !== undefined) process.env['PIDRIVER_APPROVE'] = saved;
   }
@@ -42,7 +45,9 @@ async function titleFor(toolCallId: string, command: string): Promise<string> {
 
 /** What pidriver makes of that dialog, with the real call and a decoy open. */
 function classify(title: string, open: readonly OpenToolCall[]) {
-  const parsed = parseLine(JSON.stringify({ type: 'extension_ui_request', id: 'ui-1', method: 'select', title, options: ['Approve', 'Approve always', 'Deny'] }));
+  const parsed = parseLine(
+    JSON.stringify({ type: 'extension_ui_request', id: 'ui-1', method: 'select', title, options: ['Approve', 'Approve always', 'Deny'] }),
+  );
   if (parsed.kind !== 'frame' || parsed.frame.type !== 'extension_ui_request') throw new Error('not a UI request');
   const tools: ToolContext = { openTools: new Map(open.map((call) => [call.toolCallId, call])), announcedTools: [] };
   return classifyDialog(parsed.frame, tools);
@@ -58,15 +63,19 @@ const hostileId = fc.array(hostileText, { minLength: 1, maxLength: 4 }).map((par
 describe('the approval marker (extension title → permission request)', () => {
   it('names the real call, whatever its id and command contain', async () => {
     await fc.assert(
-      fc.asyncProperty(hostileId, fc.array(hostileText, { maxLength: 4 }).map((parts) => parts.join('')), async (id, command) => {
-        fc.pre(id !== 'decoy');
-        const real: OpenToolCall = { toolCallId: id, name: 'bash', args: { command } };
-        const decoy: OpenToolCall = { toolCallId: 'decoy', name: 'bash', args: { command: 'echo benign' } };
-        const request = classify(await titleFor(id, command), [decoy, real]);
-        expect(request).toMatchObject({ kind: 'permission', toolName: 'bash', toolCallId: id, args: { command } });
-        expect(request.prompt?.title).toBe('Allow tool: bash');
-        expect(request.prompt?.message).toBe(`Command: ${command}`); // nothing of the command hidden
-      }),
+      fc.asyncProperty(
+        hostileId,
+        fc.array(hostileText, { maxLength: 4 }).map((parts) => parts.join('')),
+        async (id, command) => {
+          fc.pre(id !== 'decoy');
+          const real: OpenToolCall = { toolCallId: id, name: 'bash', args: { command } };
+          const decoy: OpenToolCall = { toolCallId: 'decoy', name: 'bash', args: { command: 'echo benign' } };
+          const request = classify(await titleFor(id, command), [decoy, real]);
+          expect(request).toMatchObject({ kind: 'permission', toolName: 'bash', toolCallId: id, args: { command } });
+          expect(request.prompt?.title).toBe('Allow tool: bash');
+          expect(request.prompt?.message).toBe(`Command: ${command}`); // nothing of the command hidden
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -80,7 +89,10 @@ describe('the approval marker (extension title → permission request)', () => {
   it('an id that is not well-formed Unicode (a lone surrogate) cannot be encoded: the call is blocked (fail closed)', async () => {
     const asked: string[] = [];
     const ctx = { ui: { select: (title: string) => (asked.push(title), Promise.resolve('Approve')) }, signal: undefined } as unknown as ExtensionContext;
-    const result = await onToolCall({ type: 'tool_call', toolName: 'bash', toolCallId: 'call_\ud800', input: { command: 'ls' } } as unknown as ToolCallEvent, ctx);
+    const result = await onToolCall(
+      { type: 'tool_call', toolName: 'bash', toolCallId: 'call_\ud800', input: { command: 'ls' } } as unknown as ToolCallEvent,
+      ctx,
+    );
     expect(result).toMatchObject({ block: true, reason: expect.stringContaining('approval failed') });
     expect(asked).toEqual([]);
   });

@@ -93,7 +93,7 @@ describe.concurrent('environment scrubbing through the real pi CLI (bash runs `e
     expect(output).not.toContain(STRAY_KEY);
   });
 
-  it('apiKeyEnv passes that one parent variable on, also under the provider\'s key name', async () => {
+  it("apiKeyEnv passes that one parent variable on, also under the provider's key name", async () => {
     const { vars, output } = await agentEnv({ apiKeyEnv: 'PIDRIVER_TEST_KEY_VAR' });
     expect(vars.get('PIDRIVER_TEST_KEY_VAR')).toBe(KEY_VAR_VALUE);
     expect(vars.get('FAKE_API_KEY')).toBe(KEY_VAR_VALUE);

@@ -49,7 +49,9 @@ export function parseEnv(output: string): Map<string, string> {
 
 /** A process's argv, from /proc. */
 export function cmdlineOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((arg) => arg !== '');
 }
 
 /** A process's initial environment, from /proc. */

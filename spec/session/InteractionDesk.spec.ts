@@ -11,7 +11,15 @@ import type { PiEvent } from '../../src/protocol/events.js';
 import { InteractionDesk, type RequestFields } from '../../src/session/InteractionDesk.js';
 import { SessionEvents } from '../../src/session/SessionEvents.js';
 
-const fields = (requestId: string): RequestFields => ({ type: 'interaction_request', requestId, kind: 'permission', method: 'confirm', prompt: { title: 'Allow tool: bash', message: 'x' }, options: [], toolName: 'bash' });
+const fields = (requestId: string): RequestFields => ({
+  type: 'interaction_request',
+  requestId,
+  kind: 'permission',
+  method: 'confirm',
+  prompt: { title: 'Allow tool: bash', message: 'x' },
+  options: [],
+  toolName: 'bash',
+});
 
 function desk(policy: Policy, defaultPolicy = false) {
   const written: object[] = [];
@@ -39,7 +47,12 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('InteractionDesk', () => {
   it('a decided request is answered, then recorded (handledBy policy), never pending', async () => {
-    const { desk: d, written, published, counts } = desk((request$) => request$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: deny('no') }))));
+    const {
+      desk: d,
+      written,
+      published,
+      counts,
+    } = desk((request$) => request$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: deny('no') }))));
     d.open(fields('r1'), {}, 10);
     await settle();
     expect(written).toEqual([{ type: 'extension_ui_response', id: 'r1', confirmed: false }]);

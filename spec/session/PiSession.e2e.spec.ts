@@ -79,7 +79,10 @@ describe('PiSession through the real pi CLI', () => {
     expect(joinedDeltas(events, 'thinking')).toBe('Let me think about this.');
     expect(joinedDeltas(events, 'assistant')).toBe('The answer is 42.');
     expect(result.finalText).toBe('The answer is 42.');
-    expect(events.filter((event) => event.type === 'message_complete').map((event) => (event as { channel: string }).channel)).toEqual(['thinking', 'assistant']);
+    expect(events.filter((event) => event.type === 'message_complete').map((event) => (event as { channel: string }).channel)).toEqual([
+      'thinking',
+      'assistant',
+    ]);
   });
 
   it('runs a bash tool: tool_start, tool_update, tool_end with the output', async () => {
@@ -158,7 +161,13 @@ describe('PiSession through the real pi CLI', () => {
     const fresh: PiEvent[] = [];
     session.events$.subscribe((event) => fresh.push(event)).unsubscribe();
     expect(fresh).toEqual([]);
-    const replayed = await firstValueFrom(session.recentEvents$.pipe(takeWhile((event) => event.type !== 'agent_end', true), toArray(), timeout(5_000)));
+    const replayed = await firstValueFrom(
+      session.recentEvents$.pipe(
+        takeWhile((event) => event.type !== 'agent_end', true),
+        toArray(),
+        timeout(5_000),
+      ),
+    );
     expect(replayed[0]?.type).toBe('agent_start');
     expect(replayed.at(-1)?.type).toBe('agent_end');
     expect(joinedDeltas(replayed)).toBe('one two three');
@@ -180,7 +189,12 @@ describe('PiSession through the real pi CLI', () => {
     );
     expect(firstDeltas).toHaveLength(2);
     // take(2) unsubscribed: the run is aborted and the session goes idle again.
-    await firstValueFrom(session.state$.pipe(filter((state) => state.status === 'idle' && state.runs === 2), timeout(10_000)));
+    await firstValueFrom(
+      session.state$.pipe(
+        filter((state) => state.status === 'idle' && state.runs === 2),
+        timeout(10_000),
+      ),
+    );
   });
 
   it('iterates events with for await; break unsubscribes without closing', async () => {
@@ -208,7 +222,9 @@ describe('PiSession through the real pi CLI', () => {
   });
 
   it('fails start() with PiStartError (exit code, stderr) on a bad flag', async () => {
-    const error = await client.start({ cwd: env.cwd, approve: 'none', config: env.config.with({ extraArgs: ['--definitely-not-a-flag'] }) }).catch((e: unknown) => e);
+    const error = await client
+      .start({ cwd: env.cwd, approve: 'none', config: env.config.with({ extraArgs: ['--definitely-not-a-flag'] }) })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PiStartError);
     expect((error as PiStartError).exitCode).toBe(1);
     expect((error as PiStartError).stderrTail).toMatch(/Unknown option/);

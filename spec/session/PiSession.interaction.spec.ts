@@ -48,9 +48,7 @@ describe('PiSession interaction requests', () => {
 
   it('a host that answers after the request was withdrawn writes nothing more', async () => {
     let late!: (value: boolean) => void;
-    const { session, transport, answers } = await started(
-      askHost(() => new Promise<boolean>((resolve) => (late = resolve))),
-    );
+    const { session, transport, answers } = await started(askHost(() => new Promise<boolean>((resolve) => (late = resolve))));
     transport.emitFrame(confirm('r1'));
     await settle();
     await session.abort(); // withdraws: cancelled on the wire first
@@ -62,7 +60,11 @@ describe('PiSession interaction requests', () => {
 
   it('a policy that answers one request twice: only the first answer reaches pi', async () => {
     const twice: Policy = (request$) =>
-      request$.pipe(mergeMap(({ request }) => of({ requestId: request.requestId, decision: allow() }, { requestId: request.requestId, decision: { kind: 'deny' as const } })));
+      request$.pipe(
+        mergeMap(({ request }) =>
+          of({ requestId: request.requestId, decision: allow() }, { requestId: request.requestId, decision: { kind: 'deny' as const } }),
+        ),
+      );
     const { session, transport, answers } = await started(twice);
     transport.emitFrame(confirm('r1'));
     await settle();

@@ -220,10 +220,7 @@ describe('PiSession streams (marbles over a FakeTransport)', () => {
     let completed = false;
 
     createTestScheduler().run(({ cold, expectObservable }) => {
-      const run$ = session.prompt$('hi').pipe(
-        tap({ next: (event) => values.push(letter(event)), complete: () => (completed = true) }),
-        map(letter),
-      );
+      const run$ = session.prompt$('hi').pipe(tap({ next: (event) => values.push(letter(event)), complete: () => (completed = true) }), map(letter));
       const promptSent$ = (probe: string) => cold(probe).pipe(map(() => sentTypes(transport).includes('prompt')));
       const frames = '   --s-u-d-c-z|';
       const runSub = '   -^          ';

@@ -13,7 +13,14 @@ import type { Policy } from '../../src/policies/types.js';
 
 const config = PiConfig.parse({ requestTimeoutMs: 1_000, startTimeoutMs: 1_000 });
 
-function setup(options: { respond?: (command: SentCommand, transport: FakeTransport) => void; policy?: Policy; scheduler?: SchedulerLike; replay?: { maxEvents?: number } } = {}) {
+function setup(
+  options: {
+    respond?: (command: SentCommand, transport: FakeTransport) => void;
+    policy?: Policy;
+    scheduler?: SchedulerLike;
+    replay?: { maxEvents?: number };
+  } = {},
+) {
   const transport = new FakeTransport(options.respond ? { respond: options.respond } : {});
   const session = new PiSession({
     sessionId: 's1',
@@ -150,7 +157,8 @@ describe('PiSession (fake transport)', () => {
   it('fails the oldest pending command of a type on an id-less error (pi 0.73 unknown command)', async () => {
     const { session, transport } = setup({
       respond: (command, t) => {
-        if (command.type === 'frobnicate') return t.emitFrame({ type: 'response', command: 'frobnicate', success: false, error: 'Unknown command: frobnicate' });
+        if (command.type === 'frobnicate')
+          return t.emitFrame({ type: 'response', command: 'frobnicate', success: false, error: 'Unknown command: frobnicate' });
         FakeTransport.defaultResponder(command, t);
       },
     });
@@ -293,7 +301,12 @@ describe('PiSession (fake transport)', () => {
     });
 
     it('fails closed when the policy throws', async () => {
-      const throwing: Policy = (requests$) => requests$.pipe(map(() => { throw new Error('boom'); }));
+      const throwing: Policy = (requests$) =>
+        requests$.pipe(
+          map(() => {
+            throw new Error('boom');
+          }),
+        );
       const { session, transport, events } = setup({ policy: throwing });
       await session.start();
       transport.emitFrame(confirmFrame);
@@ -307,7 +320,8 @@ describe('PiSession (fake transport)', () => {
     });
 
     it('fails closed on an answer that does not fit the request', async () => {
-      const wrong: Policy = (requests$) => requests$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: { kind: 'answer' as const, value: 'purple' } })));
+      const wrong: Policy = (requests$) =>
+        requests$.pipe(map(({ request }) => ({ requestId: request.requestId, decision: { kind: 'answer' as const, value: 'purple' } })));
       const { session, transport } = setup({ policy: wrong });
       await session.start();
       transport.emitFrame({ type: 'extension_ui_request', id: 'c1', method: 'select', title: 'Pick', options: ['red', 'green'] });

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { WireDialect } from '../../src/session/WireDialect.js';
 import { lastValueFrom, of, throwError, VirtualTimeScheduler } from 'rxjs';
 
-const options = (dialect: 'pi-0.73' | 'pi-1' | 'omp', version?: string) => ({ dialect, version, scheduler: new VirtualTimeScheduler(), startTimeoutMs: 1_000, stderrTail: () => 'tail' });
+const options = (dialect: 'pi-0.73' | 'pi-1' | 'omp', version?: string) => ({
+  dialect,
+  version,
+  scheduler: new VirtualTimeScheduler(),
+  startTimeoutMs: 1_000,
+  stderrTail: () => 'tail',
+});
 
 describe('WireDialect', () => {
   it('the wire corrects a guess, and a settled signal makes this pi end its runs itself', () => {

@@ -28,7 +28,13 @@ const lastCheck = (run: RunState) => run.check?.id ?? -1;
 describe('reduceRun', () => {
   describe('pi 0.73: over when a get_state asked after the last agent_end says idle', () => {
     it('a plain run', () => {
-      let { run, effects } = play(pi073, [{ kind: 'prompt_sent', id: 'p1' }, { kind: 'prompt_acked' }, { kind: 'agent_start' }, { kind: 'prompt_accepted', data: undefined }, { kind: 'agent_end' }]);
+      let { run, effects } = play(pi073, [
+        { kind: 'prompt_sent', id: 'p1' },
+        { kind: 'prompt_acked' },
+        { kind: 'agent_start' },
+        { kind: 'prompt_accepted', data: undefined },
+        { kind: 'agent_end' },
+      ]);
       expect(kinds(effects)).toEqual(['announceStart', 'askState']);
       ({ run, effects } = play(pi073, [{ kind: 'state', id: lastCheck(run), state: idle }], run));
       expect(kinds(effects)).toEqual(['finish']);
@@ -108,7 +114,12 @@ describe('reduceRun', () => {
     });
 
     it('18.2: a threshold compaction with a handoff (no agent_end) is over once omp is idle', () => {
-      const { run, effects } = play(omp182, [{ kind: 'prompt_acked' }, { kind: 'agent_start' }, { kind: 'compaction_start' }, { kind: 'compaction_end', auto: true }]);
+      const { run, effects } = play(omp182, [
+        { kind: 'prompt_acked' },
+        { kind: 'agent_start' },
+        { kind: 'compaction_start' },
+        { kind: 'compaction_end', auto: true },
+      ]);
       expect(kinds(effects)).toEqual(['announceStart', 'askState']);
       expect(kinds(play(omp182, [{ kind: 'state', id: lastCheck(run), state: idle }], run).effects)).toEqual(['finish']);
     });

@@ -26,11 +26,7 @@ interface ChatMessage {
 function chatBody(userText: string, after: readonly ChatMessage[] = []): Json {
   return {
     model: FAKE_MODEL,
-    messages: [
-      { role: 'system', content: 'You are a test.' },
-      { role: 'user', content: [{ type: 'text', text: userText }] },
-      ...after,
-    ],
+    messages: [{ role: 'system', content: 'You are a test.' }, { role: 'user', content: [{ type: 'text', text: userText }] }, ...after],
     stream: true,
     stream_options: { include_usage: true },
     tools: ['read', 'bash'].map((name) => ({ type: 'function', function: { name, parameters: {} } })),
@@ -230,16 +226,11 @@ describe('startFakeLlm (HTTP)', () => {
         { id: 'call_a', name: 'bash' },
         { id: 'call_b', name: 'bash' },
       ]);
-      expect(toolCallsOf(two.chunks).map((call) => JSON.parse(call.arguments) as unknown)).toEqual([
-        { command: 'echo a' },
-        { command: 'sleep 0.2; echo b' },
-      ]);
+      expect(toolCallsOf(two.chunks).map((call) => JSON.parse(call.arguments) as unknown)).toEqual([{ command: 'echo a' }, { command: 'sleep 0.2; echo b' }]);
       expect(two.chunks.at(-1)?.['usage']).toMatchObject({ completion_tokens: 2 });
 
       const read = await postChat(llm, chatBody('scenario:tool-read [[path:src/a b.txt]]'));
-      expect(toolCallsOf(read.chunks)).toEqual([
-        { id: 'call_read_1', name: 'read', arguments: '{"path":"src/a b.txt"}' },
-      ]);
+      expect(toolCallsOf(read.chunks)).toEqual([{ id: 'call_read_1', name: 'read', arguments: '{"path":"src/a b.txt"}' }]);
     });
   });
 
@@ -482,8 +473,19 @@ describe('writeFakeAgentDir', () => {
 
 const PI_BIN = fileURLToPath(new URL('../../node_modules/.bin/pi', import.meta.url));
 const PI_ARGS = [
-  '--mode', 'rpc', '--no-session', '--offline', '--no-extensions', '--no-skills', '--no-prompt-templates',
-  '--no-themes', '--no-context-files', '--provider', FAKE_PROVIDER, '--model', FAKE_MODEL,
+  '--mode',
+  'rpc',
+  '--no-session',
+  '--offline',
+  '--no-extensions',
+  '--no-skills',
+  '--no-prompt-templates',
+  '--no-themes',
+  '--no-context-files',
+  '--provider',
+  FAKE_PROVIDER,
+  '--model',
+  FAKE_MODEL,
 ];
 const GUARD_MS = 20_000;
 

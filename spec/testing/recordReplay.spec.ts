@@ -30,7 +30,10 @@ describe('recordTranscript → replayTranscript', () => {
   it('replays a recorded pi 1.x session with no deviation', async () => {
     const records: TranscriptRecord[] = [];
     const recording = recordTranscript((record) => records.push(record), { transportFactory: () => pi1(), clock: () => records.length });
-    const live = await new PiClient({ config: { dialect: 'pi-1', apiKey: 'sk-very-secret' }, transportFactory: recording.transportFactory }).start({ cwd: process.cwd(), approve: 'none' });
+    const live = await new PiClient({ config: { dialect: 'pi-1', apiKey: 'sk-very-secret' }, transportFactory: recording.transportFactory }).start({
+      cwd: process.cwd(),
+      approve: 'none',
+    });
     expect(await live.prompt('hello')).toMatchObject({ finalText: 'Hi there.', reason: 'completed' });
     expect(await live.prompt('again')).toMatchObject({ finalText: 'Hi there.', reason: 'completed' });
     await live.close();

@@ -59,8 +59,7 @@ interface Golden {
 
 const cut = (text: string, max = 160): string => (text.length > max ? `${text.slice(0, max)}…(+${text.length - max} chars)` : text);
 
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${cut(error.message, 400)}` : `thrown: ${cut(String(error))}`;
+const describeError = (error: unknown): string => (error instanceof Error ? `${error.name}: ${cut(error.message, 400)}` : `thrown: ${cut(String(error))}`);
 
 function describeResult(call: string, value: unknown): string {
   if (call === 'prompt') {

@@ -25,13 +25,9 @@ function cut(buffer: Buffer, offsets: readonly number[]): Buffer[] {
 }
 
 // Lines without \n, with unicode (multi-byte, astral, U+2028/U+2029) and stray \r inside.
-const lineArb = fc.array(
-  fc.oneof(
-    fc.string({ unit: 'grapheme' }),
-    fc.constantFrom('\u2028', '\u2029', '€', '😀', 'é', '\r', '"', '\\', '{"type":"x"}'),
-  ),
-  { maxLength: 8 },
-).map((parts) => parts.join('').replace(/\n/g, ''));
+const lineArb = fc
+  .array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.constantFrom('\u2028', '\u2029', '€', '😀', 'é', '\r', '"', '\\', '{"type":"x"}')), { maxLength: 8 })
+  .map((parts) => parts.join('').replace(/\n/g, ''));
 
 describe('LineSplitter', () => {
   it('yields exactly the original lines under any chunking (LF and CRLF)', () => {
@@ -79,8 +75,13 @@ describe('LineSplitter', () => {
   describe('with scanMessageUpdates', () => {
     const partial = (text: string) => ({ role: 'assistant', content: [{ type: 'text', text }], stopReason: 'stop' });
     const update073 = (delta: string, text: string) =>
-      JSON.stringify({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta, partial: partial(text) }, message: partial(text) });
-    const update1x = (delta: string) => JSON.stringify({ type: 'message_update', usage: { input: 1 }, assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta } });
+      JSON.stringify({
+        type: 'message_update',
+        assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta, partial: partial(text) },
+        message: partial(text),
+      });
+    const update1x = (delta: string) =>
+      JSON.stringify({ type: 'message_update', usage: { input: 1 }, assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta } });
 
     function scanSplit(chunks: readonly Uint8Array[]): (string | OversizeLine | ScannedLine)[] {
       const splitter = new LineSplitter(64 * 1024 * 1024, { scanMessageUpdates: true });
@@ -92,25 +93,30 @@ describe('LineSplitter', () => {
 
     it('emits message_update lines as ScannedLines (the rest as strings), each with its exact text', () => {
       fc.assert(
-        fc.property(fc.array(fc.tuple(lineArb, fc.nat(2)), { minLength: 1, maxLength: 12 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 20 }), (items, crlf, offsets) => {
-          const lines = items.map(([text, kind]) => (kind === 0 ? text : kind === 1 ? update073(text.slice(0, 3), text.repeat(50)) : update1x(text)));
-          const result = scanSplit(cut(Buffer.from(lines.map((line) => line + (crlf ? '\r\n' : '\n')).join(''), 'utf8'), offsets));
-          expect(result).toHaveLength(lines.length);
-          // Read the texts only after everything was split: a ScannedLine must not depend on reused buffers.
-          result.forEach((out, index) => {
-            // One trailing \r is stripped: the line's own when it isn't followed by the one of CRLF.
-            const line = crlf ? (lines[index] as string) : (lines[index] as string).replace(/\r$/, '');
-            if (out instanceof ScannedLine) {
-              expect(line.startsWith('{"type":"message_update"')).toBe(true);
-              expect(out.line).toBe(line);
-              expect(out.bytes).toBe(Buffer.byteLength(line));
-            } else {
-              expect(out).toBe(line);
-            }
-          });
-          // Every well-formed message_update line took the fast path.
-          expect(result.filter((out) => out instanceof ScannedLine)).toHaveLength(lines.filter((line) => line.startsWith('{"type":"message_update"')).length);
-        }),
+        fc.property(
+          fc.array(fc.tuple(lineArb, fc.nat(2)), { minLength: 1, maxLength: 12 }),
+          fc.boolean(),
+          fc.array(fc.nat(), { maxLength: 20 }),
+          (items, crlf, offsets) => {
+            const lines = items.map(([text, kind]) => (kind === 0 ? text : kind === 1 ? update073(text.slice(0, 3), text.repeat(50)) : update1x(text)));
+            const result = scanSplit(cut(Buffer.from(lines.map((line) => line + (crlf ? '\r\n' : '\n')).join(''), 'utf8'), offsets));
+            expect(result).toHaveLength(lines.length);
+            // Read the texts only after everything was split: a ScannedLine must not depend on reused buffers.
+            result.forEach((out, index) => {
+              // One trailing \r is stripped: the line's own when it isn't followed by the one of CRLF.
+              const line = crlf ? (lines[index] as string) : (lines[index] as string).replace(/\r$/, '');
+              if (out instanceof ScannedLine) {
+                expect(line.startsWith('{"type":"message_update"')).toBe(true);
+                expect(out.line).toBe(line);
+                expect(out.bytes).toBe(Buffer.byteLength(line));
+              } else {
+                expect(out).toBe(line);
+              }
+            });
+            // Every well-formed message_update line took the fast path.
+            expect(result.filter((out) => out instanceof ScannedLine)).toHaveLength(lines.filter((line) => line.startsWith('{"type":"message_update"')).length);
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -121,7 +127,11 @@ describe('LineSplitter', () => {
       expect(out).toBeInstanceOf(ScannedLine);
       const scanned = out as ScannedLine;
       expect(scanned.scan.cut).toBe(true);
-      expect(JSON.parse(scanned.scan.text)).toEqual({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: 'Hel', partial: 0 }, message: 0 });
+      expect(JSON.parse(scanned.scan.text)).toEqual({
+        type: 'message_update',
+        assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: 'Hel', partial: 0 },
+        message: 0,
+      });
       expect(scanned.scan.frame).toEqual({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: 'Hel' } });
       expect(scanned.line).toBe(line);
     });
@@ -138,7 +148,8 @@ describe('LineSplitter', () => {
         const bytes = Buffer.from(text, 'utf8');
         const buffer = Buffer.alloc(size);
         const out: { line: string | OversizeLine | ScannedLine; text: string }[] = [];
-        const emit = (line: string | OversizeLine | ScannedLine) => out.push({ line, text: line instanceof ScannedLine ? line.line : line instanceof OversizeLine ? line.head : line });
+        const emit = (line: string | OversizeLine | ScannedLine) =>
+          out.push({ line, text: line instanceof ScannedLine ? line.line : line instanceof OversizeLine ? line.head : line });
         for (let offset = 0; offset < bytes.length; offset += size) {
           const read = bytes.copy(buffer, 0, offset, offset + size);
           splitter.push(buffer.subarray(0, read), emit);
@@ -173,29 +184,39 @@ describe('LineSplitter', () => {
         const line = update073('x', 'y'.repeat(100));
         const splitter = new LineSplitter(1024, { scanMessageUpdates: true, reusedChunks: true });
         let kept: ScannedLine | undefined;
-        splitter.push(Buffer.from(`${line}
-`), (out) => {
-          kept = out as ScannedLine;
-          expect(kept.line).toBe(line);
-        });
+        splitter.push(
+          Buffer.from(`${line}
+`),
+          (out) => {
+            kept = out as ScannedLine;
+            expect(kept.line).toBe(line);
+          },
+        );
         expect(kept?.line).toBe(line);
       });
 
       it('carries lines over many reads, longer than the reused carry buffer (1 MiB), exactly', () => {
         const long = update073('z', `€${'ab😀'.repeat(300_000)}`); // ~3 MB, multi-byte across every read boundary
-        const out = readThroughOneBuffer(`short
+        const out = readThroughOneBuffer(
+          `short
 ${long}
 ${long}
-last`, 65_536 - 3);
+last`,
+          65_536 - 3,
+        );
         expect(out.map((entry) => entry.text)).toEqual(['short', long, long, 'last']);
         expect(out[1]?.line).toBeInstanceOf(ScannedLine);
       });
 
       it('drops an oversize line as it arrives (head, byte count) and goes on', () => {
         const long = `{"type":"message_update","x":"${'é'.repeat(5_000)}"}`;
-        const out = readThroughOneBuffer(`${long}
+        const out = readThroughOneBuffer(
+          `${long}
 ok
-`, 333, 4_000);
+`,
+          333,
+          4_000,
+        );
         expect(out[0]?.line).toBeInstanceOf(OversizeLine);
         expect((out[0]?.line as OversizeLine).bytes).toBe(Buffer.byteLength(long));
         expect((out[0]?.line as OversizeLine).head).toBe(Buffer.from(long).subarray(0, 200).toString('utf8'));

@@ -29,7 +29,9 @@ describe('SubprocessTransport without the reused read buffer', () => {
       );
       const updates = lines.filter((text) => text.startsWith('{"type":"message_update"'));
       expect(updates).toHaveLength(deltas);
-      expect(updates.at(-1)).toBe(JSON.stringify({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: `d${deltas - 1} ` } }));
+      expect(updates.at(-1)).toBe(
+        JSON.stringify({ type: 'message_update', assistantMessageEvent: { type: 'text_delta', contentIndex: 0, delta: `d${deltas - 1} ` } }),
+      );
     } finally {
       expect(await transport.close()).toMatchObject({ escalation: 'eof' });
     }

@@ -76,7 +76,12 @@ describe('SubprocessTransport', () => {
     const openFds = () => readdirSync('/proc/self/fd').length;
     const session = async () => {
       const transport = new SubprocessTransport(PiConfig.parse({ binary: FAKE_PI, terminateTimeoutMs: 5_000 }), { cwd: scratchCwd() });
-      const reply = firstValueFrom(transport.lines$.pipe(filter((line) => typeof line === 'string' && line.includes('"id":"s"')), timeout(10_000)));
+      const reply = firstValueFrom(
+        transport.lines$.pipe(
+          filter((line) => typeof line === 'string' && line.includes('"id":"s"')),
+          timeout(10_000),
+        ),
+      );
       await transport.start();
       await transport.send({ id: 's', type: 'get_state' });
       await reply;

@@ -22,7 +22,7 @@ const pattern = (bytes: number): Buffer => {
 };
 
 describe('readIntoReusedBuffer', () => {
-  it('reads a child\'s stdout into the one buffer, in order, with no data events; pause() stops the reads, end and close still come', async () => {
+  it("reads a child's stdout into the one buffer, in order, with no data events; pause() stops the reads, end and close still come", async () => {
     const child = writer(1_000_000);
     const buffer = Buffer.alloc(4096);
     const received: Buffer[] = [];

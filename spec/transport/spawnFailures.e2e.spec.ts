@@ -29,10 +29,12 @@ import { FAKE_PI } from '../reliability/fakePi.js';
 function within<T>(promise: Promise<T>, ms = 20_000): Promise<{ value: T } | { error: unknown } | 'hang'> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve('hang'), ms);
-    promise.then(
-      (value) => resolve({ value }),
-      (error: unknown) => resolve({ error }),
-    ).finally(() => clearTimeout(timer));
+    promise
+      .then(
+        (value) => resolve({ value }),
+        (error: unknown) => resolve({ error }),
+      )
+      .finally(() => clearTimeout(timer));
   });
 }
 
@@ -72,7 +74,7 @@ describe('a spawn that fails synchronously is a typed error at once', () => {
     expect((error as PiConfigError).field).toBe(field);
   });
 
-  it('a NUL byte in a launcher\'s cwd (a path over there, not checked here): PiConfigError', async () => {
+  it("a NUL byte in a launcher's cwd (a path over there, not checked here): PiConfigError", async () => {
     const config = env.config.with({ launcher: ['ssh', 'host'], dialect: 'pi-0.73' });
     const error = errorOf(await within(new PiClient({ config }).start({ cwd: '/srv/work\0x', approve: 'none' })));
     expect(error).toBeInstanceOf(PiConfigError);
@@ -174,7 +176,12 @@ describe('transport timers', () => {
     const config = PiConfig.parse({ binary: FAKE_PI, dialect: 'pi-0.73', terminateTimeoutMs: 2 ** 31, extraEnv: { FAKE_PI_MODE: 'ignore-term' } });
     const transport = new SubprocessTransport(config, { cwd: env.cwd });
     try {
-      const ready = firstValueFrom(transport.lines$.pipe(filter((line) => typeof line === 'string' && line.includes('"id":"s"')), timeout(20_000)));
+      const ready = firstValueFrom(
+        transport.lines$.pipe(
+          filter((line) => typeof line === 'string' && line.includes('"id":"s"')),
+          timeout(20_000),
+        ),
+      );
       await transport.start();
       await transport.send({ id: 's', type: 'get_state' });
       await ready;

@@ -7,7 +7,14 @@ describe('UsageTotals', () => {
     const stats = UsageTotals.fromSessionStats({ tokens: { input: 120, output: 4, cacheRead: 80, cacheWrite: 0 }, cost: 0.000136 });
     expect(message.totalTokens).toBe(102);
     const sum = message.add(stats);
-    expect(sum.toJSON()).toEqual({ inputTokens: 180, outputTokens: 6, cacheReadTokens: 120, cacheWriteTokens: 0, totalTokens: 306, costUsd: 0.000068 + 0.000136 });
+    expect(sum.toJSON()).toEqual({
+      inputTokens: 180,
+      outputTokens: 6,
+      cacheReadTokens: 120,
+      cacheWriteTokens: 0,
+      totalTokens: 306,
+      costUsd: 0.000068 + 0.000136,
+    });
     expect(Object.isFrozen(sum)).toBe(true);
   });
 

@@ -122,7 +122,11 @@ export class SseConnection implements BudgetedStream {
     res.write(sseComment('connected')); // flushes the headers: the client sees the stream open
     const { heartbeatMs } = this.#options.limits;
     if (heartbeatMs !== null) {
-      this.#subscription.add(longTimer(heartbeatMs, this.#options.scheduler).pipe(repeat()).subscribe(() => this.#write(sseComment('ping'))));
+      this.#subscription.add(
+        longTimer(heartbeatMs, this.#options.scheduler)
+          .pipe(repeat())
+          .subscribe(() => this.#write(sseComment('ping'))),
+      );
     }
     this.#subscription.add(
       frames$.subscribe({

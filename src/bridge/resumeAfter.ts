@@ -22,11 +22,7 @@ export type ResumeItem =
  * @param currentSeq Reads the session's last `seq` at subscription (`state.eventCount`); `undefined` if unknown.
  * @return A cold Observable of the items to send.
  */
-export function resumeAfter(
-  events$: Observable<PiEvent>,
-  lastEventId: number | undefined,
-  currentSeq: () => number | undefined,
-): Observable<ResumeItem> {
+export function resumeAfter(events$: Observable<PiEvent>, lastEventId: number | undefined, currentSeq: () => number | undefined): Observable<ResumeItem> {
   return defer(() => {
     const head: ResumeItem[] = [];
     let expected = lastEventId === undefined ? undefined : lastEventId + 1;
@@ -43,8 +39,7 @@ export function resumeAfter(
           return [item];
         }
         if (event.seq < expected) return []; // the client has it
-        const items: ResumeItem[] =
-          event.seq > expected ? [{ kind: 'gap', gap: { missedFrom: expected, missedTo: event.seq - 1 } }, item] : [item];
+        const items: ResumeItem[] = event.seq > expected ? [{ kind: 'gap', gap: { missedFrom: expected, missedTo: event.seq - 1 } }, item] : [item];
         expected = event.seq + 1;
         return items;
       }),

@@ -39,7 +39,10 @@ const sessionDied = (error: unknown, redact: (text: string) => string): SseOut =
  */
 export function currentValue<T>(source$: Observable<T>): T | undefined {
   let value: T | undefined;
-  source$.pipe(take(1)).subscribe({ next: (current) => (value = current), error: () => undefined }).unsubscribe();
+  source$
+    .pipe(take(1))
+    .subscribe({ next: (current) => (value = current), error: () => undefined })
+    .unsubscribe();
   return value;
 }
 
@@ -82,9 +85,7 @@ export function promptStream(run$: Observable<PiEvent>, { includeRaw, redact }: 
   return run$.pipe(
     map((event): SseOut => ({ text: formatEventFrame(event, includeRaw) })),
     endWith({ text: formatSseFrame({ event: SSE_EVENTS.end, data: {} }), final: true } satisfies SseOut),
-    catchError((error: unknown) =>
-      of<SseOut>({ text: formatSseFrame({ event: SSE_EVENTS.failure, data: errorBody(error, redact) }), final: true }),
-    ),
+    catchError((error: unknown) => of<SseOut>({ text: formatSseFrame({ event: SSE_EVENTS.failure, data: errorBody(error, redact) }), final: true })),
   );
 }
 

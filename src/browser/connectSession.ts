@@ -1,4 +1,18 @@
-import { BehaviorSubject, concat, EMPTY, filter, map, mergeMap, ReplaySubject, Subject, takeWhile, throwError, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  concat,
+  EMPTY,
+  filter,
+  map,
+  mergeMap,
+  ReplaySubject,
+  Subject,
+  takeWhile,
+  throwError,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import { PiProtocolError } from '../errors.js';
 import type { DecisionInput } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
@@ -46,9 +60,7 @@ export type ConnectionStatus =
  * one with a `seq` also becomes an `error` event with code `invalid_event`).
  */
 export type StreamNotice =
-  | ({ readonly type: 'gap' } & GapNotice)
-  | ({ readonly type: 'reset' } & ResetNotice)
-  | ({ readonly type: 'invalid' } & Omit<InvalidMessage, 'kind'>);
+  ({ readonly type: 'gap' } & GapNotice) | ({ readonly type: 'reset' } & ResetNotice) | ({ readonly type: 'invalid' } & Omit<InvalidMessage, 'kind'>);
 
 /** Options of {@link RemoteSession.prompt}. */
 export interface RemotePromptOptions {
@@ -180,7 +192,10 @@ export class RemoteSession {
       body: JSON.stringify({ text, ...(options.images ? { images: options.images } : {}) }),
     });
     // The stream ends with the run's `end` frame; a stream that ends before it lost the connection.
-    return concat(request$, throwError(() => new ConnectionLostError('the prompt stream ended before its run did'))).pipe(
+    return concat(
+      request$,
+      throwError(() => new ConnectionLostError('the prompt stream ended before its run did')),
+    ).pipe(
       map(decodeMessage),
       takeWhile((decoded) => decoded.kind !== 'end'),
       mergeMap((decoded) => (decoded.kind === 'event' ? [decoded.event] : decoded.kind === 'fail' ? throwError(() => decoded.error) : EMPTY)),

@@ -19,14 +19,7 @@ export { eventSourceSse, fetchSse, OPEN } from './sseSources.js';
 export type { EventSourceCtor, EventSourceLike, FetchInit, FetchLike, ResponseLike } from './sseSources.js';
 // The wire contract with pidriver/bridge (src/wire/).
 export { ROUTES, SSE_EVENTS } from '../wire/names.js';
-export {
-  PendingWireSchema,
-  PiEventWireSchema,
-  RunResultWireSchema,
-  SessionListSchema,
-  SessionStateWireSchema,
-  UsageTotalsWireSchema,
-} from '../wire/values.js';
+export { PendingWireSchema, PiEventWireSchema, RunResultWireSchema, SessionListSchema, SessionStateWireSchema, UsageTotalsWireSchema } from '../wire/values.js';
 export type { WireEvent } from '../wire/values.js';
 export { CLOSE_REASONS, CloseNoticeSchema, ErrorBodySchema, GapNoticeSchema, ResetNoticeSchema } from '../wire/notices.js';
 export type { CloseNotice, CloseReason, ErrorBody, GapNotice, ResetNotice } from '../wire/notices.js';

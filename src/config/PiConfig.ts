@@ -43,97 +43,103 @@ const absolutePath = nonEmpty.refine(isAbsolute, 'must be an absolute path');
 const launcherCommand = z.array(nonEmpty).min(1, 'must name a command');
 
 /** The validated input of {@link PiConfig.parse}. Unknown fields are rejected. */
-export const PiConfigSchema = z.strictObject({
-  /** `'pi'`, `'omp'`, or an absolute path to a pi-compatible executable. */
-  binary: z
-    .string()
-    .refine((value) => value === 'pi' || value === 'omp' || isAbsolute(value), {
-      message: "must be 'pi', 'omp' or an absolute path",
-    })
-    .default('pi'),
-  /** Project directory: the process cwd (a `cwd` passed to `start()` wins). */
-  workspace: absolutePath.optional(),
-  provider: nonEmpty.optional(),
-  model: nonEmpty.optional(),
-  thinking: z.enum(THINKING_LEVELS).optional(),
-  /** Secret; injected into the child's environment (never argv) under {@link PiConfig.apiKeyEnvName}. */
-  apiKey: nonEmpty.optional(),
-  /** The env var the key goes under; without `apiKey`, the parent variable of that name is passed through. */
-  apiKeyEnv: envName.optional(),
-  tools: z.array(nonEmpty).optional(),
-  excludeTools: z.array(nonEmpty).optional(),
-  noTools: z.boolean().default(false),
-  noBuiltinTools: z.boolean().default(false),
-  /** false → `--no-session` (in-memory), unless a session path / id / continue is given. */
-  session: z.boolean().default(false),
-  sessionId: nonEmpty.optional(),
-  sessionPath: nonEmpty.optional(),
-  sessionName: nonEmpty.optional(),
-  continueSession: z.boolean().default(false),
-  systemPrompt: z.string().optional(),
-  appendSystemPrompt: z.union([z.string(), z.array(z.string())]).optional(),
-  /** Private `PI_CODING_AGENT_DIR`. Note: it does not isolate `HOME` (omp writes logs under `$HOME/.omp`). */
-  agentDir: absolutePath.optional(),
-  sessionDir: absolutePath.optional(),
-  noExtensions: z.boolean().default(true),
-  noSkills: z.boolean().default(true),
-  noContextFiles: z.boolean().default(true),
-  noPromptTemplates: z.boolean().default(true),
-  noThemes: z.boolean().default(true),
-  /** `--offline` and `PI_OFFLINE=1`. */
-  offline: z.boolean().default(false),
-  /** `PI_SKIP_VERSION_CHECK=1`. */
-  skipVersionCheck: z.boolean().default(true),
-  /** Extensions to load with `-e` (absolute paths; loaded even with `noExtensions`). */
-  extensions: z.array(absolutePath).default([]),
-  /** Start from the whole parent environment instead of the allowlist. */
-  inheritEnv: z.boolean().default(false),
-  envPassthrough: z.array(envName).default([...DEFAULT_ENV_PASSTHROUGH]),
-  extraArgs: z.array(z.string()).default([]),
-  extraEnv: z.record(envName, z.string()).default({}),
-  /** How long `close()` waits after EOF, and again after SIGTERM, before escalating. */
-  terminateTimeoutMs: timeoutMs.default(5_000),
-  /** How long a command waits for its response. */
-  requestTimeoutMs: timeoutMs.default(30_000),
-  /** How long `start()` waits for pi to answer its first `get_state`. */
-  startTimeoutMs: timeoutMs.default(30_000),
-  /** Longest stdout line accepted; longer lines become `error` events. */
-  maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
-  /** Which wire dialect the binary speaks; detected (and cached) when omitted. */
-  dialect: z.enum(DIALECTS).optional(),
-  /** The runtime that runs the binary's script (omp needs Bun): an absolute path or a name on PATH. */
-  runtime: nonEmpty.optional(),
-  /**
-   * An argv prefix that runs pi elsewhere with the same protocol: `['ssh', 'host']`,
-   * `['docker', 'exec', '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod', '--']`. The scrubbed
-   * environment then travels as explicit `env -i NAME=value …` arguments (see
-   * {@link PiConfig.toLaunchArgv}); `binary` and `runtime` name programs on the other side.
-   *
-   * Every argument is shell-quoted for the other side's shell, except for the launchers known to
-   * pass argv as is (`docker`/`podman`/`nerdctl` `exec`, `kubectl exec`). Say which kind yours
-   * is with the object form: `{ command: ['sudo', 'docker', 'exec', '-i', 'box'], argv: 'exec' }`
-   * (see {@link LauncherArgvMode}).
-   */
-  launcher: z.union([launcherCommand, z.strictObject({ command: launcherCommand, argv: z.enum(LAUNCHER_ARGV_MODES) })]).optional(),
-  /**
-   * Where pidriver's approval extension is (`approve`): needed when a bundler (esbuild, webpack)
-   * moved pidriver's code away from its `extension/approval.js`. Copy that file from the
-   * package's `dist/extension/` and point here. With a launcher, a path on the other side.
-   */
-  approvalExtensionPath: absolutePath.optional(),
-}).superRefine((config, context) => {
-  // No argv string or environment variable can hold a NUL byte (Node's spawn throws).
-  for (const path of nulBytePaths(config, [])) {
-    context.addIssue({ code: 'custom', path, message: 'must not contain a NUL byte (no command-line argument or environment variable can hold one)' });
-  }
-  if (config.launcher && config.apiKey !== undefined) {
-    context.addIssue({
-      code: 'custom',
-      path: ['apiKey'],
-      message: 'cannot travel through a launcher without appearing in its command line: configure the key on the remote side (apiKeyEnv names that variable)',
-    });
-  }
-});
+export const PiConfigSchema = z
+  .strictObject({
+    /** `'pi'`, `'omp'`, or an absolute path to a pi-compatible executable. */
+    binary: z
+      .string()
+      .refine((value) => value === 'pi' || value === 'omp' || isAbsolute(value), {
+        message: "must be 'pi', 'omp' or an absolute path",
+      })
+      .default('pi'),
+    /** Project directory: the process cwd (a `cwd` passed to `start()` wins). */
+    workspace: absolutePath.optional(),
+    provider: nonEmpty.optional(),
+    model: nonEmpty.optional(),
+    thinking: z.enum(THINKING_LEVELS).optional(),
+    /** Secret; injected into the child's environment (never argv) under {@link PiConfig.apiKeyEnvName}. */
+    apiKey: nonEmpty.optional(),
+    /** The env var the key goes under; without `apiKey`, the parent variable of that name is passed through. */
+    apiKeyEnv: envName.optional(),
+    tools: z.array(nonEmpty).optional(),
+    excludeTools: z.array(nonEmpty).optional(),
+    noTools: z.boolean().default(false),
+    noBuiltinTools: z.boolean().default(false),
+    /** false → `--no-session` (in-memory), unless a session path / id / continue is given. */
+    session: z.boolean().default(false),
+    sessionId: nonEmpty.optional(),
+    sessionPath: nonEmpty.optional(),
+    sessionName: nonEmpty.optional(),
+    continueSession: z.boolean().default(false),
+    systemPrompt: z.string().optional(),
+    appendSystemPrompt: z.union([z.string(), z.array(z.string())]).optional(),
+    /** Private `PI_CODING_AGENT_DIR`. Note: it does not isolate `HOME` (omp writes logs under `$HOME/.omp`). */
+    agentDir: absolutePath.optional(),
+    sessionDir: absolutePath.optional(),
+    noExtensions: z.boolean().default(true),
+    noSkills: z.boolean().default(true),
+    noContextFiles: z.boolean().default(true),
+    noPromptTemplates: z.boolean().default(true),
+    noThemes: z.boolean().default(true),
+    /** `--offline` and `PI_OFFLINE=1`. */
+    offline: z.boolean().default(false),
+    /** `PI_SKIP_VERSION_CHECK=1`. */
+    skipVersionCheck: z.boolean().default(true),
+    /** Extensions to load with `-e` (absolute paths; loaded even with `noExtensions`). */
+    extensions: z.array(absolutePath).default([]),
+    /** Start from the whole parent environment instead of the allowlist. */
+    inheritEnv: z.boolean().default(false),
+    envPassthrough: z.array(envName).default([...DEFAULT_ENV_PASSTHROUGH]),
+    extraArgs: z.array(z.string()).default([]),
+    extraEnv: z.record(envName, z.string()).default({}),
+    /** How long `close()` waits after EOF, and again after SIGTERM, before escalating. */
+    terminateTimeoutMs: timeoutMs.default(5_000),
+    /** How long a command waits for its response. */
+    requestTimeoutMs: timeoutMs.default(30_000),
+    /** How long `start()` waits for pi to answer its first `get_state`. */
+    startTimeoutMs: timeoutMs.default(30_000),
+    /** Longest stdout line accepted; longer lines become `error` events. */
+    maxLineBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** Which wire dialect the binary speaks; detected (and cached) when omitted. */
+    dialect: z.enum(DIALECTS).optional(),
+    /** The runtime that runs the binary's script (omp needs Bun): an absolute path or a name on PATH. */
+    runtime: nonEmpty.optional(),
+    /**
+     * An argv prefix that runs pi elsewhere with the same protocol: `['ssh', 'host']`,
+     * `['docker', 'exec', '-i', 'box']`, `['kubectl', 'exec', '-i', 'pod', '--']`. The scrubbed
+     * environment then travels as explicit `env -i NAME=value …` arguments (see
+     * {@link PiConfig.toLaunchArgv}); `binary` and `runtime` name programs on the other side.
+     *
+     * Every argument is shell-quoted for the other side's shell, except for the launchers known to
+     * pass argv as is (`docker`/`podman`/`nerdctl` `exec`, `kubectl exec`). Say which kind yours
+     * is with the object form: `{ command: ['sudo', 'docker', 'exec', '-i', 'box'], argv: 'exec' }`
+     * (see {@link LauncherArgvMode}).
+     */
+    launcher: z.union([launcherCommand, z.strictObject({ command: launcherCommand, argv: z.enum(LAUNCHER_ARGV_MODES) })]).optional(),
+    /**
+     * Where pidriver's approval extension is (`approve`): needed when a bundler (esbuild, webpack)
+     * moved pidriver's code away from its `extension/approval.js`. Copy that file from the
+     * package's `dist/extension/` and point here. With a launcher, a path on the other side.
+     */
+    approvalExtensionPath: absolutePath.optional(),
+  })
+  .superRefine((config, context) => {
+    // No argv string or environment variable can hold a NUL byte (Node's spawn throws).
+    for (const path of nulBytePaths(config, [])) {
+      context.addIssue({ code: 'custom', path, message: 'must not contain a NUL byte (no command-line argument or environment variable can hold one)' });
+    }
+    if (config.launcher && config.apiKey !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['apiKey'],
+        message: 'cannot travel through a launcher without appearing in its command line: configure the key on the remote side (apiKeyEnv names that variable)',
+      });
+    }
+  });
 
 /** What {@link PiConfig.parse} accepts: every field optional. */
 export type PiConfigInput = z.input<typeof PiConfigSchema>;
@@ -154,7 +160,9 @@ const REDACTED = '***';
  * The API key never appears in argv, `toString()`, `toJSON()` or `util.inspect`.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- fields come from the schema
-export interface PiConfig extends Readonly<Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher'>> {
+export interface PiConfig extends Readonly<
+  Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher'>
+> {
   readonly launcher?: readonly string[] | LauncherSpec;
   readonly extraArgs: readonly string[];
   readonly extraEnv: Readonly<Record<string, string>>;
@@ -421,10 +429,7 @@ function passesArgvAsIs(command: readonly string[]): boolean {
 function nulBytePaths(value: unknown, path: PropertyKey[]): PropertyKey[][] {
   if (typeof value === 'string') return value.includes('\0') ? [path] : [];
   if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value).flatMap(([key, child]) => [
-    ...(key.includes('\0') ? [[...path, key]] : []),
-    ...nulBytePaths(child, [...path, key]),
-  ]);
+  return Object.entries(value).flatMap(([key, child]) => [...(key.includes('\0') ? [[...path, key]] : []), ...nulBytePaths(child, [...path, key])]);
 }
 
 /** One argument as a POSIX shell word (for launchers such as `ssh` that hand a command line to a shell). */
@@ -442,7 +447,6 @@ function deepFreeze<T>(value: T): T {
 
 /** zod messages can echo input values; make sure an API key never rides along in `cause`. */
 function redactedZodError(message: string, input: unknown): Error {
-  const key =
-    typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['apiKey'] : undefined;
+  const key = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['apiKey'] : undefined;
   return new Error(typeof key === 'string' && key.length > 0 ? message.split(key).join(REDACTED) : message);
 }

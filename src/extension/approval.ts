@@ -83,11 +83,7 @@ function messageOf(error: unknown): string {
  *
  * @return `undefined` to let it run, or a block.
  */
-async function approve(
-  event: ToolCallEvent,
-  ctx: ExtensionContext,
-  approvedAlways: Set<string>,
-): Promise<ToolCallEventResult | undefined> {
+async function approve(event: ToolCallEvent, ctx: ExtensionContext, approvedAlways: Set<string>): Promise<ToolCallEventResult | undefined> {
   let choice: string | undefined;
   try {
     choice = await ctx.ui.select(titleOf(event), [...OPTIONS], dialogOptions(ctx.signal));

@@ -73,9 +73,7 @@ export interface ManagedSession {
  * The event type of a session type: `PiEvent` for a `PiSession`, the declared event type for a
  * session whose `events$` is required, else {@link ManagedSessionEvent}.
  */
-export type SessionEventOf<S extends ManagedSession> = S extends { readonly events$: Observable<infer E> }
-  ? E
-  : ManagedSessionEvent;
+export type SessionEventOf<S extends ManagedSession> = S extends { readonly events$: Observable<infer E> } ? E : ManagedSessionEvent;
 
 /**
  * Starts a session: `client.start`'s signature, so `(options) => client.start(options)` is one.
@@ -125,10 +123,7 @@ export type StopResult =
  * @return The status of a close that did not reject.
  */
 export function stopStatusOf(closeResult: unknown): Exclude<StopStatus, 'error'> {
-  const escalation =
-    typeof closeResult === 'object' && closeResult !== null
-      ? (closeResult as { readonly escalation?: unknown }).escalation
-      : undefined;
+  const escalation = typeof closeResult === 'object' && closeResult !== null ? (closeResult as { readonly escalation?: unknown }).escalation : undefined;
   switch (escalation) {
     case 'sigkill':
       return 'killed';

@@ -43,10 +43,7 @@ interface Entry<S> {
 
 type SessionsAction<S> = { readonly type: 'add'; readonly session: S } | { readonly type: 'remove'; readonly sessionId: string };
 
-function reduceSessions<S extends ManagedSession>(
-  state: ReadonlyMap<string, S>,
-  action: SessionsAction<S>,
-): ReadonlyMap<string, S> {
+function reduceSessions<S extends ManagedSession>(state: ReadonlyMap<string, S>, action: SessionsAction<S>): ReadonlyMap<string, S> {
   const next = new Map(state);
   if (action.type === 'add') next.set(action.session.sessionId, action.session);
   else next.delete(action.sessionId);
@@ -330,12 +327,9 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    * @return The results, registered sessions first (in registration order).
    */
   async stopAll(options: StopOptions = {}): Promise<readonly StopResult[]> {
-    const stopOne = (entry: Entry<S>): Promise<StopResult> =>
-      this.#bounded(entry, this.#beginClose(entry, 'stopped'), options.timeoutMs);
+    const stopOne = (entry: Entry<S>): Promise<StopResult> => this.#bounded(entry, this.#beginClose(entry, 'stopped'), options.timeoutMs);
     const current = [...this.#entries.values(), ...this.#closing].map(stopOne);
-    const starting = [...this.#creating].map((created) =>
-      created.then((entry) => (entry ? stopOne(entry) : undefined)),
-    );
+    const starting = [...this.#creating].map((created) => created.then((entry) => (entry ? stopOne(entry) : undefined)));
     const results = await Promise.all([...current, ...starting]);
     return results.filter((result): result is StopResult => result !== undefined);
   }

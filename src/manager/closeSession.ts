@@ -31,24 +31,17 @@ export async function closeSession(session: ManagedSession): Promise<StopResult>
  * @param scheduler The time source.
  * @return The first of the two.
  */
-export function closeWithin(
-  sessionId: string,
-  closing: Promise<StopResult>,
-  timeoutMs: number | undefined,
-  scheduler: SchedulerLike,
-): Promise<StopResult> {
+export function closeWithin(sessionId: string, closing: Promise<StopResult>, timeoutMs: number | undefined, scheduler: SchedulerLike): Promise<StopResult> {
   if (timeoutMs === undefined) return closing;
   return firstValueFrom(
     race(
       from(closing),
       longTimer(timeoutMs, scheduler).pipe(
-        map(
-          (): StopResult => ({
-            sessionId,
-            status: 'error',
-            error: new PiTimeoutError(`closing session "${sessionId}"`, timeoutMs),
-          }),
-        ),
+        map((): StopResult => ({
+          sessionId,
+          status: 'error',
+          error: new PiTimeoutError(`closing session "${sessionId}"`, timeoutMs),
+        })),
       ),
     ),
   );

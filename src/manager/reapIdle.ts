@@ -1,17 +1,4 @@
-import {
-  asyncScheduler,
-  defer,
-  distinctUntilChanged,
-  EMPTY,
-  map,
-  merge,
-  NEVER,
-  scan,
-  skip,
-  startWith,
-  switchMap,
-  take,
-} from 'rxjs';
+import { asyncScheduler, defer, distinctUntilChanged, EMPTY, map, merge, NEVER, scan, skip, startWith, switchMap, take } from 'rxjs';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import { longTimer } from '../rx/longTimer.js';
 
@@ -108,9 +95,7 @@ export function reapIdle(options: ReapIdleOptions): OperatorFunction<unknown, Id
         switchMap(({ busy, since }) =>
           busy
             ? NEVER
-            : longTimer(reapAt(since) - scheduler.now(), scheduler).pipe(
-                map((): IdleExpiry => ({ idleSince: since, idleMs: scheduler.now() - since })),
-              ),
+            : longTimer(reapAt(since) - scheduler.now(), scheduler).pipe(map((): IdleExpiry => ({ idleSince: since, idleMs: scheduler.now() - since }))),
         ),
         take(1),
       );

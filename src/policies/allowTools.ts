@@ -24,8 +24,7 @@ import type { Policy, PolicyRequest } from './types.js';
  */
 export function allowTools(names: Iterable<string>, fallback: Policy = askHost()): Policy {
   const allowed = new Set(names);
-  const approved = ({ request }: PolicyRequest): boolean =>
-    request.kind === 'permission' && request.toolName !== undefined && allowed.has(request.toolName);
+  const approved = ({ request }: PolicyRequest): boolean => request.kind === 'permission' && request.toolName !== undefined && allowed.has(request.toolName);
   return named(`allowTools(${[...allowed].join(', ')})`, (request$: Observable<PolicyRequest>) =>
     request$.pipe(
       connect((shared$) =>

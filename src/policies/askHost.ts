@@ -18,10 +18,7 @@ import type { DecisionInput, Policy, PolicyAnswer, PolicyContext, PolicyRequest 
  * `context.signal` aborts when the request is withdrawn (run aborted, session closed, pi's own
  * dialog timeout) or when pidriver stops listening; stop asking then.
  */
-export type HostCallback = (
-  request: InteractionRequest,
-  context: PolicyContext,
-) => ObservableInput<DecisionInput> | DecisionInput;
+export type HostCallback = (request: InteractionRequest, context: PolicyContext) => ObservableInput<DecisionInput> | DecisionInput;
 
 /** Options of {@link askHost}. */
 export interface AskHostOptions {
@@ -67,9 +64,7 @@ export interface AskHostOptions {
  */
 export function askHost(callback?: HostCallback, options: AskHostOptions = {}): Policy {
   if (callback === undefined) {
-    return named('askHost', (request$: Observable<PolicyRequest>) =>
-      request$.pipe(map(({ request }) => answerOf(request, defer()))),
-    );
+    return named('askHost', (request$: Observable<PolicyRequest>) => request$.pipe(map(({ request }) => answerOf(request, defer()))));
   }
   const concurrency = options.concurrency ?? 1;
   if (!(concurrency >= 1 && (Number.isInteger(concurrency) || concurrency === Infinity))) {
@@ -90,9 +85,7 @@ export function askHost(callback?: HostCallback, options: AskHostOptions = {}): 
       takeUntil(fromAbortSignal(withdrawn)),
     );
   };
-  return named('askHost', (request$: Observable<PolicyRequest>) =>
-    request$.pipe(concurrency === 1 ? concatMap(ask) : mergeMap(ask, concurrency)),
-  );
+  return named('askHost', (request$: Observable<PolicyRequest>) => request$.pipe(concurrency === 1 ? concatMap(ask) : mergeMap(ask, concurrency)));
 }
 
 /** A plain answer (a string, boolean, number, `undefined` or a Decision) as a one-value input. */

@@ -98,10 +98,7 @@ function stage(policy: Policy): (request$: Observable<PolicyRequest>) => Observa
         let sourceDone = false;
         // The request that woke a dead policy up: the fresh copy starts with it.
         let carried: PolicyRequest | undefined;
-        const track$ = shared$.pipe(
-          tap({ next: (input) => pending.add(input), complete: () => (sourceDone = true) }),
-          ignoreElements(),
-        );
+        const track$ = shared$.pipe(tap({ next: (input) => pending.add(input), complete: () => (sourceDone = true) }), ignoreElements());
         const requests$ = deferred(() => {
           const first = carried;
           carried = undefined;
@@ -119,8 +116,19 @@ function stage(policy: Policy): (request$: Observable<PolicyRequest>) => Observa
           deferred(() => policy(requests$)).pipe(mergeMap(route)),
           deferred(() => (sourceDone ? EMPTY : throwError(() => new PiDriverError(`policy ${label} completed`)))),
         ).pipe(
-          catchError((error: unknown) => concat(failPending(error), throwError(() => error))),
-          retry({ delay: () => shared$.pipe(take(1), tap((input) => (carried = input))) }),
+          catchError((error: unknown) =>
+            concat(
+              failPending(error),
+              throwError(() => error),
+            ),
+          ),
+          retry({
+            delay: () =>
+              shared$.pipe(
+                take(1),
+                tap((input) => (carried = input)),
+              ),
+          }),
         );
         // track$ first, so a request is pending before the policy can answer it.
         return merge(track$, run$);

@@ -31,12 +31,7 @@ import { longTimer } from '../rx/longTimer.js';
  * @return An Observable of at most one answer.
  * @see {@link timeoutDecision}
  */
-export function answerAfter$(
-  input: PolicyRequest,
-  ms: number,
-  decision: DecisionInput,
-  scheduler: SchedulerLike = asyncScheduler,
-): Observable<PolicyAnswer> {
+export function answerAfter$(input: PolicyRequest, ms: number, decision: DecisionInput, scheduler: SchedulerLike = asyncScheduler): Observable<PolicyAnswer> {
   const { request, signal } = input;
   return longTimer(ms, scheduler).pipe(
     map(() => answerOf(request, coerceSafely(request, decision))),

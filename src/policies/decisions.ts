@@ -6,16 +6,7 @@
  */
 import { PiPolicyError } from '../errors.js';
 import type { InteractionRequest } from '../protocol/events.js';
-import type {
-  AllowAlwaysDecision,
-  AllowDecision,
-  AnswerDecision,
-  CancelDecision,
-  Decision,
-  DecisionInput,
-  DeferDecision,
-  DenyDecision,
-} from './types.js';
+import type { AllowAlwaysDecision, AllowDecision, AnswerDecision, CancelDecision, Decision, DecisionInput, DeferDecision, DenyDecision } from './types.js';
 
 const ALLOW: AllowDecision = Object.freeze({ kind: 'allow' });
 const ALLOW_ALWAYS: AllowAlwaysDecision = Object.freeze({ kind: 'allowAlways' });

@@ -1,19 +1,4 @@
-import {
-  EMPTY,
-  Subject,
-  asyncScheduler,
-  concat,
-  connect,
-  defer as deferred,
-  filter,
-  finalize,
-  map,
-  merge,
-  mergeMap,
-  of,
-  takeUntil,
-  tap,
-} from 'rxjs';
+import { EMPTY, Subject, asyncScheduler, concat, connect, defer as deferred, filter, finalize, map, merge, mergeMap, of, takeUntil, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { PiDriverError } from '../errors.js';
 import { askHost } from './askHost.js';
@@ -63,12 +48,7 @@ interface Entry {
  * @return A policy.
  * @see {@link decisionTimeout$}
  */
-export function timeoutDecision(
-  ms: number,
-  decision: DecisionInput,
-  inner: Policy = askHost(),
-  options: TimeoutDecisionOptions = {},
-): Policy {
+export function timeoutDecision(ms: number, decision: DecisionInput, inner: Policy = askHost(), options: TimeoutDecisionOptions = {}): Policy {
   if (!isDuration(ms)) {
     throw new PiDriverError(`timeoutDecision: ms must be a number of milliseconds >= 0 (or Infinity), got ${String(ms)}`, { code: 'PI_INVALID_ARGUMENT' });
   }
@@ -111,7 +91,12 @@ export function timeoutDecision(
           // Deliver the answer first, then stop its timer: stopping it settles the request, which
           // may complete `inner` re-entrantly, and an answer still on the stack would be lost.
           mergeMap((answer) =>
-            answer.decision.kind === 'defer' ? of(answer) : concat(of(answer), deferred(() => (answered$.next(answer.requestId), EMPTY))),
+            answer.decision.kind === 'defer'
+              ? of(answer)
+              : concat(
+                  of(answer),
+                  deferred(() => (answered$.next(answer.requestId), EMPTY)),
+                ),
           ),
         );
         return merge(timeouts$, answers$);

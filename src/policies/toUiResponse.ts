@@ -57,7 +57,9 @@ export function toUiResponse(request: InteractionRequest, decision: Decision): E
         case 'allow':
           return approval ? value(APPROVE) : reject('this select is not an approval (no Approve/Deny options)');
         case 'allowAlways':
-          return approval ? value(options.includes(APPROVE_ALWAYS) ? APPROVE_ALWAYS : APPROVE) : reject('this select is not an approval (no Approve/Deny options)');
+          return approval
+            ? value(options.includes(APPROVE_ALWAYS) ? APPROVE_ALWAYS : APPROVE)
+            : reject('this select is not an approval (no Approve/Deny options)');
         case 'deny':
           if (!approval) return reject('this select is not an approval (no Approve/Deny options)');
           return value(decision.message !== undefined && options.includes(APPROVE_ALWAYS) ? `${DENY}: ${decision.message}` : DENY);

@@ -6,9 +6,7 @@ import type { FrameOf } from './frames.js';
 
 /** What one chunk did: nothing yet, completed a frame (its JSON text), or broke a sequence. */
 export type ChunkOutcome =
-  | { readonly kind: 'pending' }
-  | { readonly kind: 'frame'; readonly line: string }
-  | { readonly kind: 'error'; readonly message: string };
+  { readonly kind: 'pending' } | { readonly kind: 'frame'; readonly line: string } | { readonly kind: 'error'; readonly message: string };
 
 const PENDING: ChunkOutcome = Object.freeze({ kind: 'pending' });
 

@@ -73,11 +73,7 @@ export function classifyDialog(frame: ExtensionUiRequestFrame, tools: ToolContex
   }
 }
 
-function permissionFromSelect(
-  frame: ExtensionUiRequestFrame,
-  base: Omit<RequestFields, 'kind' | 'prompt'>,
-  tools: ToolContext,
-): RequestFields {
+function permissionFromSelect(frame: ExtensionUiRequestFrame, base: Omit<RequestFields, 'kind' | 'prompt'>, tools: ToolContext): RequestFields {
   const visible = (frame.title ?? '').split('\n');
   // Only the last line is our extension's marker: the lines above carry model-chosen text (a
   // command may contain a marker-like line), and the id in it is percent-encoded.
@@ -133,7 +129,7 @@ function toolFields(tool: OpenToolCall | undefined): Pick<RequestFields, 'toolCa
 /** A fire-and-forget UI frame as a `ui_notice` event. */
 export function toUiNotice(frame: ExtensionUiRequestFrame): NoticeFields {
   const raw = frame as Record<string, unknown>;
-  const str = (key: string): string | undefined => (typeof raw[key] === 'string' ? (raw[key]) : undefined);
+  const str = (key: string): string | undefined => (typeof raw[key] === 'string' ? raw[key] : undefined);
   const fields: Record<string, unknown> = {
     message: str('message'),
     level: str('notifyType'),

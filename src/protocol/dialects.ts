@@ -65,26 +65,63 @@ export interface Capabilities {
 }
 
 const COMMON_COMMANDS = [
-  'prompt', 'steer', 'follow_up', 'abort', 'new_session', 'get_state', 'get_messages', 'set_model', 'cycle_model',
-  'get_available_models', 'set_thinking_level', 'cycle_thinking_level', 'set_steering_mode', 'set_follow_up_mode',
-  'compact', 'set_auto_compaction', 'set_auto_retry', 'abort_retry', 'bash', 'abort_bash', 'get_session_stats',
-  'export_html', 'switch_session', 'get_last_assistant_text', 'set_session_name', 'extension_ui_response',
+  'prompt',
+  'steer',
+  'follow_up',
+  'abort',
+  'new_session',
+  'get_state',
+  'get_messages',
+  'set_model',
+  'cycle_model',
+  'get_available_models',
+  'set_thinking_level',
+  'cycle_thinking_level',
+  'set_steering_mode',
+  'set_follow_up_mode',
+  'compact',
+  'set_auto_compaction',
+  'set_auto_retry',
+  'abort_retry',
+  'bash',
+  'abort_bash',
+  'get_session_stats',
+  'export_html',
+  'switch_session',
+  'get_last_assistant_text',
+  'set_session_name',
+  'extension_ui_response',
 ] as const;
 const PI_COMMANDS = ['fork', 'clone', 'get_fork_messages', 'get_commands'] as const;
 const PI1_COMMANDS = ['clear_queue', 'get_available_thinking_levels', 'get_entries', 'get_tree'] as const;
 const OMP_COMMANDS = [
-  'abort_and_prompt', 'get_messages_page', 'set_interrupt_mode', 'branch', 'get_branch_messages',
-  'get_available_thinking_levels', 'get_available_commands', 'negotiate_protocol', 'set_fast_mode', 'set_todos',
-  'set_host_tools', 'set_host_uri_schemes', 'host_tool_update', 'host_tool_result', 'host_uri_result',
-  'set_subagent_subscription', 'get_subagents', 'get_subagent_messages', 'handoff', 'get_login_providers', 'login',
+  'abort_and_prompt',
+  'get_messages_page',
+  'set_interrupt_mode',
+  'branch',
+  'get_branch_messages',
+  'get_available_thinking_levels',
+  'get_available_commands',
+  'negotiate_protocol',
+  'set_fast_mode',
+  'set_todos',
+  'set_host_tools',
+  'set_host_uri_schemes',
+  'host_tool_update',
+  'host_tool_result',
+  'host_uri_result',
+  'set_subagent_subscription',
+  'get_subagents',
+  'get_subagent_messages',
+  'handoff',
+  'get_login_providers',
+  'login',
 ] as const;
 /** omp commands added in 18.3.1. */
 const OMP_18_3_COMMANDS = ['open_session', 'set_event_filter', 'get_entries', 'get_tree'] as const;
 
 /** Every command some dialect serves. A type outside this set is nobody's: it is sent as is (a newer pi may know it). */
-const KNOWN_COMMANDS: ReadonlySet<string> = new Set<string>([
-  ...COMMON_COMMANDS, ...PI_COMMANDS, ...PI1_COMMANDS, ...OMP_COMMANDS, ...OMP_18_3_COMMANDS,
-]);
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set<string>([...COMMON_COMMANDS, ...PI_COMMANDS, ...PI1_COMMANDS, ...OMP_COMMANDS, ...OMP_18_3_COMMANDS]);
 
 /** What the other dialects call a command this one lacks, for error messages. */
 const RENAMED: Readonly<Record<string, Partial<Record<Dialect, string>>>> = {
@@ -205,7 +242,11 @@ export function unsupportedCommandHint(capabilities: Capabilities, type: string)
 
 /** True when dotted version `version` is at least `minimum` (numeric parts; pre-release tags ignored). */
 export function versionAtLeast(version: string, minimum: string): boolean {
-  const parse = (text: string) => text.split(/[.+-]/).slice(0, 3).map((part) => Number.parseInt(part, 10) || 0);
+  const parse = (text: string) =>
+    text
+      .split(/[.+-]/)
+      .slice(0, 3)
+      .map((part) => Number.parseInt(part, 10) || 0);
   const a = parse(version);
   const b = parse(minimum);
   for (let index = 0; index < 3; index++) {

@@ -335,9 +335,7 @@ export const SessionStatsDataSchema = z.looseObject({
     }),
   ),
   cost: opt(z.number()),
-  contextUsage: opt(
-    z.looseObject({ tokens: opt(z.number()), contextWindow: opt(z.number()), percent: opt(z.number()) }),
-  ),
+  contextUsage: opt(z.looseObject({ tokens: opt(z.number()), contextWindow: opt(z.number()), percent: opt(z.number()) })),
 });
 /** `get_session_stats` data (`SessionStats`). */
 export type PiStatsData = z.infer<typeof SessionStatsDataSchema>;

@@ -122,21 +122,8 @@ export type {
   UserMessageEvent,
 } from './events.js';
 export { UsageTotalsJSONSchema, UsageTotalsSchema } from './UsageTotalsSchema.js';
-export {
-  ExtensionUiResponseSchema,
-  FollowUpCommandSchema,
-  ImageContentInputSchema,
-  PromptCommandSchema,
-  SteerCommandSchema,
-} from './commands.js';
-export type {
-  ExtensionUiResponse,
-  FollowUpCommand,
-  ImageContentInput,
-  PiCommand,
-  PromptCommand,
-  SteerCommand,
-} from './commands.js';
+export { ExtensionUiResponseSchema, FollowUpCommandSchema, ImageContentInputSchema, PromptCommandSchema, SteerCommandSchema } from './commands.js';
+export type { ExtensionUiResponse, FollowUpCommand, ImageContentInput, PiCommand, PromptCommand, SteerCommand } from './commands.js';
 export { parseLine } from './parseLine.js';
 export type { ParsedLine } from './parseLine.js';
 export { capabilitiesOf, describeDialect, DIALECT_NAMES, unsupportedCommandHint, versionAtLeast } from './dialects.js';

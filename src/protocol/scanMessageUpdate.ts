@@ -216,11 +216,18 @@ export class MessageUpdateScanner {
       const name = TYPED_EVENT_KEYS[typedEvent[index] as number] as string;
       const valueStart = typedEvent[index + 1] as number;
       const valueEnd = typedEvent[index + 2] as number;
-      event[name] = (name === 'type' && knownEventType(bytes, valueStart, valueEnd)) || this.#decode(valueStart, valueEnd, typedEvent[index + 3] === 1, source, start);
+      event[name] =
+        (name === 'type' && knownEventType(bytes, valueStart, valueEnd)) || this.#decode(valueStart, valueEnd, typedEvent[index + 3] === 1, source, start);
     }
     const frame: Record<string, unknown> = { type: 'message_update' };
     for (let index = 0; index < typedTop.length; index += 4) {
-      frame[TYPED_FRAME_KEYS[typedTop[index] as number] as string] = this.#decode(typedTop[index + 1] as number, typedTop[index + 2] as number, typedTop[index + 3] === 1, source, start);
+      frame[TYPED_FRAME_KEYS[typedTop[index] as number] as string] = this.#decode(
+        typedTop[index + 1] as number,
+        typedTop[index + 2] as number,
+        typedTop[index + 3] === 1,
+        source,
+        start,
+      );
     }
     frame['assistantMessageEvent'] = event;
     return { text, frame: frame as MessageUpdateScan['frame'], cut: cuts.length > 0 };
@@ -432,7 +439,20 @@ function bytesAre(bytes: Uint8Array, at: number, end: number, expected: readonly
 }
 
 /** The `assistantMessageEvent` types pi sends, as constants (no string made per frame). */
-const EVENT_TYPES = ['text_delta', 'thinking_delta', 'toolcall_delta', 'text_start', 'text_end', 'thinking_start', 'thinking_end', 'toolcall_start', 'toolcall_end', 'start', 'done', 'error'];
+const EVENT_TYPES = [
+  'text_delta',
+  'thinking_delta',
+  'toolcall_delta',
+  'text_start',
+  'text_end',
+  'thinking_start',
+  'thinking_end',
+  'toolcall_start',
+  'toolcall_end',
+  'start',
+  'done',
+  'error',
+];
 const EVENT_TYPE_BYTES = EVENT_TYPES.map(bytesOf);
 
 /** The constant for the (escape-free) string value in `bytes[start, end)` if it is a known event type. */

@@ -50,12 +50,11 @@ interface Pending {
  * @return An operator on a stream of events (a session's, or a manager's).
  * @see {@link ofType}
  */
-export function coalesceDeltas<E extends { readonly type: string }>(
-  windowMs = 16,
-  scheduler: SchedulerLike = asyncScheduler,
-): MonoTypeOperatorFunction<E> {
+export function coalesceDeltas<E extends { readonly type: string }>(windowMs = 16, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<E> {
   if (!(isDuration(windowMs) && windowMs <= MAX_TIMER_MS)) {
-    throw new PiDriverError(`coalesceDeltas: windowMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(windowMs)}`, { code: 'PI_INVALID_ARGUMENT' });
+    throw new PiDriverError(`coalesceDeltas: windowMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(windowMs)}`, {
+      code: 'PI_INVALID_ARGUMENT',
+    });
   }
   return (source) =>
     new Observable<E>((subscriber) => {

@@ -14,7 +14,9 @@ import { filter, type OperatorFunction } from 'rxjs';
  * @param types The types to keep.
  * @return An operator that keeps only the values of those types.
  */
-export function ofType<E extends { readonly type: string }, T extends E['type']>(...types: readonly T[]): OperatorFunction<E, Extract<E, { readonly type: T }>> {
+export function ofType<E extends { readonly type: string }, T extends E['type']>(
+  ...types: readonly T[]
+): OperatorFunction<E, Extract<E, { readonly type: T }>> {
   const wanted = new Set<string>(types);
   return filter((value): value is Extract<E, { readonly type: T }> => wanted.has(value.type));
 }

@@ -77,7 +77,10 @@ export class FrameRouter {
     const text = typeof line === 'string' ? line : line.line;
     const { events } = this.#options;
     if (parsed.kind === 'invalid') {
-      events.emit({ type: 'error', code: 'invalid_line', fatal: false, message: this.#redact(parsed.message), line: this.#redact(text), raw: undefined }, text.length);
+      events.emit(
+        { type: 'error', code: 'invalid_line', fatal: false, message: this.#redact(parsed.message), line: this.#redact(text), raw: undefined },
+        text.length,
+      );
       return;
     }
     if (parsed.kind === 'unknown') {
@@ -123,7 +126,8 @@ export class FrameRouter {
         // Protocol v2: reassemble, then handle the frame as if it had been one line.
         const outcome = this.#options.dialect.reassemble(frame);
         if (outcome.kind === 'frame') this.onLine(outcome.line);
-        else if (outcome.kind === 'error') this.#events.emit({ type: 'error', code: 'invalid_chunk', fatal: false, message: outcome.message, raw: undefined }, size);
+        else if (outcome.kind === 'error')
+          this.#events.emit({ type: 'error', code: 'invalid_chunk', fatal: false, message: outcome.message, raw: undefined }, size);
         return;
       }
       case 'rpc_frame_error': {
@@ -194,7 +198,12 @@ export class FrameRouter {
     desk.open(fields, raw, size);
   }
 
-  #isUnguardedBuiltinApproval(fields: { readonly kind: string; readonly method: string; readonly toolName?: string | undefined; readonly options: readonly string[] }): boolean {
+  #isUnguardedBuiltinApproval(fields: {
+    readonly kind: string;
+    readonly method: string;
+    readonly toolName?: string | undefined;
+    readonly options: readonly string[];
+  }): boolean {
     if (this.#options.dialect.capabilities.approvals !== 'builtin' || fields.kind !== 'permission' || fields.method !== 'select') return false;
     if (!fields.options.includes(APPROVE_OPTION) || fields.toolName === undefined) return false;
     // 'all' and 'none' leave omp's own approval mode alone (pidriver adds `always-ask` only for a
@@ -218,7 +227,8 @@ export class FrameRouter {
     if (type === 'extension_ui_request') this.#refuseUnreadableRequest(line);
     if (type === 'response' || /^\{"id":"[^"]*","type":"response"/.test(line.head)) {
       const id = /^\{"id":"([^"]*)"/.exec(line.head)?.[1];
-      if (id !== undefined) channel.failCommand(id, new PiProtocolError(`pi's response to command ${id} was larger than maxLineBytes (${line.bytes} bytes)`, line.head));
+      if (id !== undefined)
+        channel.failCommand(id, new PiProtocolError(`pi's response to command ${id} was larger than maxLineBytes (${line.bytes} bytes)`, line.head));
     }
   }
 

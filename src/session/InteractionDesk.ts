@@ -1,4 +1,4 @@
-import type { Subscription} from 'rxjs';
+import type { Subscription } from 'rxjs';
 import { BehaviorSubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { PiDriverError, PiPolicyError } from '../errors.js';
 import { cancel, coerceDecision, deny } from '../policies/decisions.js';

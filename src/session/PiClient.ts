@@ -145,7 +145,7 @@ async function resolveCwd(cwd: string, remote: boolean): Promise<string> {
 async function applyResume(config: PiConfig, resume: string | undefined): Promise<PiConfig> {
   if (resume === undefined) return config;
   // An empty id is a prefix of every session id: it would resume whichever session is there.
-  if (resume.trim() === '') throw new PiConfigError('resume must not be empty: give a session id, a session file path, or \'latest\'', { field: 'resume' });
+  if (resume.trim() === '') throw new PiConfigError("resume must not be empty: give a session id, a session file path, or 'latest'", { field: 'resume' });
   if (resume === 'latest') return config.with({ continueSession: true });
   if (resume.endsWith('.jsonl') || resume.includes('/')) return config.with({ sessionPath: resolve(resume) });
   const file = await findSessionFile(config, resume);

@@ -388,4 +388,3 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     this.#store.patch({ piSessionId: this.#piSessionId, model: this.#model });
   }
 }
-

@@ -285,13 +285,13 @@ export class RunTracker {
       case 'askState':
         this.#commands.add(
           this.#options.channel.request$({ type: 'get_state' }).subscribe({
-          next: (data) => {
-            if (this.#run !== run) return;
-            const state = SessionStateDataSchema.safeParse(data);
-            if (!state.success) return;
-            this.#options.onPiState(state.data);
-            this.#step(run, { kind: 'state', id: effect.id, state: state.data });
-          },
+            next: (data) => {
+              if (this.#run !== run) return;
+              const state = SessionStateDataSchema.safeParse(data);
+              if (!state.success) return;
+              this.#options.onPiState(state.data);
+              this.#step(run, { kind: 'state', id: effect.id, state: state.data });
+            },
             error: () => undefined, // the session is dying; failAll settles the run
           }),
         );

@@ -176,7 +176,11 @@ export class SessionLifecycle {
     const { transport, config, scheduler, store, events } = this.#parts;
     // A failed close must not become an unhandled rejection: the death is reported either way.
     const reap = (): Promise<ExitInfo> =>
-      Promise.resolve(transport.close({ timeoutMs: config.terminateTimeoutMs })).catch(() => ({ exitCode: null, signal: null, stderrTail: transport.stderrTail }));
+      Promise.resolve(transport.close({ timeoutMs: config.terminateTimeoutMs })).catch(() => ({
+        exitCode: null,
+        signal: null,
+        stderrTail: transport.stderrTail,
+      }));
     const exitOrTimeout = firstValueFrom(race(from(transport.exited), longTimer(1_000, scheduler).pipe(map(() => undefined))));
     void exitOrTimeout.then(async (exit) => {
       if (this.#closeRequested || this.#terminated) return;

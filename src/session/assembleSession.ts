@@ -62,7 +62,19 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
   const late: { runs?: RunTracker; lifecycle?: SessionLifecycle } = {};
   const events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay });
   const store = new SessionStore(
-    { status: 'starting', sessionId, piSessionId: undefined, model: undefined, cwd, runs: 0, eventCount: 0, pendingRequests: 0, queuedPrompts: 0, usage: UsageTotals.ZERO, exit: undefined },
+    {
+      status: 'starting',
+      sessionId,
+      piSessionId: undefined,
+      model: undefined,
+      cwd,
+      runs: 0,
+      eventCount: 0,
+      pendingRequests: 0,
+      queuedPrompts: 0,
+      usage: UsageTotals.ZERO,
+      exit: undefined,
+    },
     () => events.seq,
   );
   const dialect = new WireDialect({
@@ -105,7 +117,18 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     },
     closedError: () => late.lifecycle?.closedError(),
   }));
-  const router = new FrameRouter({ config, approve: options.approve ?? 'all', events, channel, runs, desk, dialect, normalizer, write: hooks.write, onUsage: hooks.onUsage });
+  const router = new FrameRouter({
+    config,
+    approve: options.approve ?? 'all',
+    events,
+    channel,
+    runs,
+    desk,
+    dialect,
+    normalizer,
+    write: hooks.write,
+    onUsage: hooks.onUsage,
+  });
   const lifecycle = (late.lifecycle = new SessionLifecycle({
     transport,
     config,

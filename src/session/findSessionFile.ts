@@ -35,7 +35,10 @@ export async function findSessionFile(config: PiConfig, sessionId: string): Prom
       field: 'resume',
     });
   }
-  return matches.map((candidate) => candidate.path).sort((a, b) => basename(a).localeCompare(basename(b))).at(-1);
+  return matches
+    .map((candidate) => candidate.path)
+    .sort((a, b) => basename(a).localeCompare(basename(b)))
+    .at(-1);
 }
 
 function sessionRoot(config: PiConfig): string {

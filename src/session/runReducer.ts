@@ -105,7 +105,17 @@ export interface RunStep {
 
 /** A new run: for our prompt (`acked: false`), or one pi started on its own (`acked: true`). @internal */
 export function newRun(acked: boolean): RunState {
-  return { promptId: undefined, acked, started: false, piEnded: false, retryPending: false, compactionPending: false, check: undefined, checks: 0, abortOnStart: false };
+  return {
+    promptId: undefined,
+    acked,
+    started: false,
+    piEnded: false,
+    retryPending: false,
+    compactionPending: false,
+    check: undefined,
+    checks: 0,
+    abortOnStart: false,
+  };
 }
 
 const NONE: readonly RunEffect[] = [];

@@ -99,10 +99,7 @@ function fakeModelsConfig(baseUrl: string): Record<string, unknown> {
         apiKey: 'fake-key',
         // Without this pi would send the system prompt as role "developer" for reasoning models.
         compat: { supportsDeveloperRole: false, supportsReasoningEffort: false },
-        models: [
-          fakeModel(FAKE_MODEL, 'Fake One', false),
-          fakeModel(FAKE_THINKING_MODEL, 'Fake Thinker', true),
-        ],
+        models: [fakeModel(FAKE_MODEL, 'Fake One', false), fakeModel(FAKE_THINKING_MODEL, 'Fake Thinker', true)],
       },
     },
   };

@@ -17,13 +17,7 @@ export type { FakeTransportOptions, SentCommand } from './FakeTransport.js';
 export { fakeInteractionRequest, APPROVAL_OPTIONS } from './fakeInteractionRequest.js';
 export { fakePolicyRequest } from './fakePolicyRequest.js';
 export { recordTranscript, recordingTransport, readTranscript, parseTranscript, TranscriptRecordSchema, CLOSE_STDIN_NOTE } from './recordTranscript.js';
-export type {
-  RecordTranscriptOptions,
-  RecordingTransportOptions,
-  TranscriptRecord,
-  TranscriptRecording,
-  TranscriptSink,
-} from './recordTranscript.js';
+export type { RecordTranscriptOptions, RecordingTransportOptions, TranscriptRecord, TranscriptRecording, TranscriptSink } from './recordTranscript.js';
 export { replayTranscript } from './replayTranscript/replayTranscript.js';
 export { ReplayTransport, TIMESTAMP_BASE_MS } from './replayTranscript/ReplayTransport.js';
 export type { ReplayDeviation, ReplayGate, ReplayTiming, ReplayTranscriptOptions, UnmatchedContext } from './replayTranscript/types.js';

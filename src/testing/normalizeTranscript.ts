@@ -75,8 +75,7 @@ export class TranscriptNormalizer {
     const roots = [...new Set((options.tmpRoots ?? defaultTmpRoots()).map((root) => root.replace(/\/+$/, '')))]
       .filter((root) => root.length > 1)
       .sort((a, b) => b.length - a.length);
-    this.#tmpPattern =
-      roots.length > 0 ? new RegExp(`(?<![\\w.~/-])(?:${roots.map(escapeRegExp).join('|')})/[^/\\s"'\\\\<>:]+`, 'g') : undefined;
+    this.#tmpPattern = roots.length > 0 ? new RegExp(`(?<![\\w.~/-])(?:${roots.map(escapeRegExp).join('|')})/[^/\\s"'\\\\<>:]+`, 'g') : undefined;
     const ports = options.ports ?? [];
     this.#explicitPorts = ports.length > 0 ? new RegExp(`([\\w.\\]]):(?:${ports.join('|')})(?!\\d)`, 'g') : undefined;
   }

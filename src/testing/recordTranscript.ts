@@ -6,15 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { tap, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { OversizeLine, ScannedLine } from '../transport/LineSplitter.js';
-import type {
-  CloseOptions,
-  CloseResult,
-  ExitInfo,
-  PiTransport,
-  TransportFactory,
-  TransportFactoryOptions,
-  TransportLine,
-} from '../transport/PiTransport.js';
+import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportFactory, TransportFactoryOptions, TransportLine } from '../transport/PiTransport.js';
 import type { PiConfig } from '../config/PiConfig.js';
 import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
@@ -88,7 +80,9 @@ export function parseRecord(line: string, where: string): TranscriptRecord {
   }
   const result = TranscriptRecordSchema.safeParse(value);
   if (!result.success) {
-    throw new Error(`${where}: not a transcript record: ${result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+    throw new Error(
+      `${where}: not a transcript record: ${result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    );
   }
   return result.data;
 }

@@ -251,7 +251,8 @@ export class LineSplitter<Scan extends boolean = false> {
   }
 
   #scratchOf(bytes: number): Buffer {
-    if (this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafe(Math.min(REUSED_MAX_BYTES, Math.max(bytes, this.#scratch.length * 2, REUSED_MIN_BYTES)));
+    if (this.#scratch.length < bytes)
+      this.#scratch = Buffer.allocUnsafe(Math.min(REUSED_MAX_BYTES, Math.max(bytes, this.#scratch.length * 2, REUSED_MIN_BYTES)));
     return this.#scratch;
   }
 }

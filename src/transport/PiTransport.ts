@@ -67,10 +67,7 @@ export interface PiTransport {
 }
 
 /** Builds a transport for a session: `(config, { cwd }) => PiTransport`. */
-export type TransportFactory = (
-  config: PiConfig,
-  options: TransportFactoryOptions,
-) => PiTransport;
+export type TransportFactory = (config: PiConfig, options: TransportFactoryOptions) => PiTransport;
 
 export interface TransportFactoryOptions {
   readonly cwd: string;

@@ -162,7 +162,7 @@ export class SubprocessTransport implements PiTransport {
     // The result promise is only used to keep execa's own errors from going unhandled; exit
     // details come from the 'exit' event, which fires even if stdout is never drained.
     child.catch(() => undefined);
-    (child.stdin).on('error', () => undefined); // EPIPE after death is reported by send()
+    child.stdin.on('error', () => undefined); // EPIPE after death is reported by send()
 
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
@@ -172,10 +172,10 @@ export class SubprocessTransport implements PiTransport {
       void child.then((result) => reject(result instanceof Error ? result : new Error('the process ended before it spawned')), reject);
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
-    (child.stderr).on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
+    child.stderr.on('data', (chunk: Buffer) => this.#stderr.push(chunk, this.#options.onStderr));
     // Before anything is read (nothing is until this tick ends); then pause() stops the reads.
     this.#readsIntoReusedBuffer = readIntoReusedBuffer(child.stdout, Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), this.#onRead);
-    (child.stdout).pause();
+    child.stdout.pause();
 
     try {
       await spawned;
@@ -377,18 +377,11 @@ export class SubprocessTransport implements PiTransport {
 
   #goneWithin(identities: readonly ProcessIdentity[], timeoutMs: number): Promise<unknown> {
     if (!identities.some(isRunning)) return Promise.resolve();
-    return firstValueFrom(
-      race(
-        interval(10, this.#scheduler).pipe(first(() => !identities.some(isRunning))),
-        longTimer(timeoutMs, this.#scheduler),
-      ),
-    );
+    return firstValueFrom(race(interval(10, this.#scheduler).pipe(first(() => !identities.some(isRunning))), longTimer(timeoutMs, this.#scheduler)));
   }
 
   #exitWithin(timeoutMs: number): Promise<boolean> {
-    return firstValueFrom(
-      race(from(this.exited).pipe(map(() => true)), longTimer(timeoutMs, this.#scheduler).pipe(map(() => false))),
-    );
+    return firstValueFrom(race(from(this.exited).pipe(map(() => true)), longTimer(timeoutMs, this.#scheduler).pipe(map(() => false))));
   }
 }
 

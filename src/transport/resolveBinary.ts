@@ -52,10 +52,7 @@ export async function resolveBinary(
 }
 
 /** An absolute path, or the first match in node_modules/.bin upwards, then on PATH. */
-async function findExecutable(
-  name: string,
-  options: { cwd?: string; pathEnv?: string | undefined; firstDirs?: readonly string[] },
-): Promise<string> {
+async function findExecutable(name: string, options: { cwd?: string; pathEnv?: string | undefined; firstDirs?: readonly string[] }): Promise<string> {
   const searched: string[] = [];
   const candidates = isAbsolute(name)
     ? [name]

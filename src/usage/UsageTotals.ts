@@ -19,17 +19,19 @@ export interface AssistantUsageLike {
 
 /** The `get_session_stats` response `data` (only the fields used here). */
 export interface SessionStatsLike {
-  readonly tokens?: {
-    readonly input?: number | null | undefined;
-    readonly output?: number | null | undefined;
-    readonly cacheRead?: number | null | undefined;
-    readonly cacheWrite?: number | null | undefined;
-  } | null | undefined;
+  readonly tokens?:
+    | {
+        readonly input?: number | null | undefined;
+        readonly output?: number | null | undefined;
+        readonly cacheRead?: number | null | undefined;
+        readonly cacheWrite?: number | null | undefined;
+      }
+    | null
+    | undefined;
   readonly cost?: number | null | undefined;
 }
 
-const num = (value: number | null | undefined): number =>
-  typeof value === 'number' && Number.isFinite(value) ? value : 0;
+const num = (value: number | null | undefined): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
 /**
  * An immutable token and cost tally. It normalises pi's two usage shapes (a per-message

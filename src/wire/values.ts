@@ -38,14 +38,12 @@ export const SessionStateWireSchema = z
     usage: UsageTotalsSchema,
     exit: z.object({ exitCode: z.number().nullable(), signal: z.string().nullable(), stderrTail: z.string() }).optional(),
   })
-  .transform(
-    (state): SessionState => ({
-      ...state,
-      piSessionId: state.piSessionId,
-      model: state.model,
-      exit: state.exit,
-    }),
-  );
+  .transform((state): SessionState => ({
+    ...state,
+    piSessionId: state.piSessionId,
+    model: state.model,
+    exit: state.exit,
+  }));
 
 /** The open interaction requests, as the `pending` frames and `GET …/pending` carry them. */
 export const PendingWireSchema = z.array(InteractionRequestEventSchema);
@@ -58,14 +56,12 @@ export const RunResultWireSchema = z
     errorMessage: z.string().optional(),
     usage: UsageTotalsSchema,
   })
-  .transform(
-    (result): RunResult => ({
-      finalText: result.finalText,
-      reason: result.reason,
-      usage: result.usage,
-      ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
-    }),
-  );
+  .transform((result): RunResult => ({
+    finalText: result.finalText,
+    reason: result.reason,
+    usage: result.usage,
+    ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+  }));
 
 /** One entry of `GET /sessions` (manager mode). */
 export const SessionListSchema = z.object({

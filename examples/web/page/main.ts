@@ -8,19 +8,7 @@
  *
  * Bundled by esbuild at server start (see ../app.ts); `pidriver/browser` has no Node imports.
  */
-import {
-  catchError,
-  combineLatest,
-  EMPTY,
-  filter,
-  fromEvent,
-  map,
-  merge,
-  mergeMap,
-  startWith,
-  switchMap,
-  tap,
-} from 'rxjs';
+import { catchError, combineLatest, EMPTY, filter, fromEvent, map, merge, mergeMap, startWith, switchMap, tap } from 'rxjs';
 import { connectSession, type InteractionRequest, type PiEvent, type RemoteSession } from 'pidriver/browser';
 
 interface Panel {
@@ -115,7 +103,10 @@ function render(panel: Panel, event: PiEvent): void {
       return;
     }
     case 'agent_end':
-      append(panel, el('div', `end ${event.reason}`, `■ ${event.reason} · ${event.usage.totalTokens} tokens${event.errorMessage ? ` · ${event.errorMessage}` : ''}`));
+      append(
+        panel,
+        el('div', `end ${event.reason}`, `■ ${event.reason} · ${event.usage.totalTokens} tokens${event.errorMessage ? ` · ${event.errorMessage}` : ''}`),
+      );
       panel.run = undefined;
       return;
     case 'error':

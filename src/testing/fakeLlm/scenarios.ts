@@ -36,10 +36,7 @@ const TOOL_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenario
       ],
     }),
   ],
-  [
-    'tool-ask',
-    () => ({ toolCalls: [{ id: 'call_ask_1', name: 'ask_user', arguments: { question: 'Favourite colour?' } }] }),
-  ],
+  ['tool-ask', () => ({ toolCalls: [{ id: 'call_ask_1', name: 'ask_user', arguments: { question: 'Favourite colour?' } }] })],
 ]);
 
 const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, ScenarioFn>([

@@ -59,12 +59,14 @@ function finishReasonOf(reply: FakeReply): string {
 }
 
 /** Builds `data: <chunk>\n\n` lines for one response. */
-function sseFramer(id: string, model: string): {
+function sseFramer(
+  id: string,
+  model: string,
+): {
   readonly delta: (delta: Delta, finishReason?: string) => string;
   readonly usage: (usage: JsonObject) => string;
 } {
-  const frame = (extra: JsonObject): string =>
-    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: FAKE_CREATED, model, ...extra })}\n\n`;
+  const frame = (extra: JsonObject): string => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: FAKE_CREATED, model, ...extra })}\n\n`;
   return {
     delta: (delta, finishReason) => frame({ choices: [{ index: 0, delta, finish_reason: finishReason ?? null }] }),
     usage: (usage) => frame({ choices: [], usage }),
