@@ -2,6 +2,7 @@
  * Helpers for end-to-end specs that run the real pi 0.73.1 CLI against the bundled fake LLM.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { firstValueFrom, filter, timeout, toArray, takeWhile, type Observable } from 'rxjs';
 import type { PiEvent } from '../../src/protocol/events.js';
 import type { PiSession } from '../../src/session/PiSession.js';
@@ -79,4 +80,15 @@ export function pidsMatching(needle: string): number[] {
     }
   }
   return pids;
+}
+
+let bashFiles = 0;
+
+/**
+ * A prompt that makes the fake LLM run pi's `bash` tool to create a fresh file in `cwd`
+ * (`echo <text> > <label>-<pid>-<n>.txt`), and that file's path.
+ */
+export function bashFilePrompt(cwd: string, label: string, text = 'ran'): { prompt: string; file: string } {
+  const name = `${label}-${process.pid}-${++bashFiles}.txt`;
+  return { prompt: `scenario:tool-bash [[cmd:echo ${text} > ${name}]]`, file: join(cwd, name) };
 }

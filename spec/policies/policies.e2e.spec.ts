@@ -3,7 +3,6 @@
  * extension, against the bundled fake LLM asking for a `bash` tool that creates a file.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { filter, map, timer } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PiClient } from '../../src/session/PiClient.js';
@@ -15,12 +14,11 @@ import { autoApprove } from '../../src/policies/autoApprove.js';
 import { byKind } from '../../src/policies/byKind.js';
 import { denyAll } from '../../src/policies/denyAll.js';
 import type { Policy } from '../../src/policies/types.js';
-import { eventsUntilAgentEnd, nextEvent } from '../helpers/realPi.js';
+import { bashFilePrompt, eventsUntilAgentEnd, nextEvent } from '../helpers/realPi.js';
 
 let env: FakePiEnv;
 let client: PiClient;
 const sessions: PiSession[] = [];
-let counter = 0;
 
 beforeAll(async () => {
   env = await startFakePiEnv();
@@ -41,11 +39,7 @@ async function start(policy?: Policy, extra: Parameters<PiClient['start']>[0] = 
   return session;
 }
 
-/** A prompt that makes the fake LLM run `bash` to create a fresh file; returns the file path. */
-function createFilePrompt(): { prompt: string; file: string } {
-  const name = `made-${process.pid}-${++counter}.txt`;
-  return { prompt: `scenario:tool-bash [[cmd:echo created > ${name}]]`, file: join(env.cwd, name) };
-}
+const createFilePrompt = () => bashFilePrompt(env.cwd, 'made', 'created');
 
 const toolEnd = (events: readonly PiEvent[]) => events.find((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end');
 

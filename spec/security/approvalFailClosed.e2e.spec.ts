@@ -12,7 +12,6 @@
  *   session, so this is the extension's own guard.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { EMPTY, filter, firstValueFrom, mergeMap, of, takeWhile, throwError, timeout, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoApprove } from '../../src/policies/autoApprove.js';
@@ -24,11 +23,10 @@ import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import type { CloseOptions, CloseResult, ExitInfo, PiTransport, TransportLine } from '../../src/transport/PiTransport.js';
 import { SubprocessTransport } from '../../src/transport/SubprocessTransport.js';
 import { TransportClosedError } from '../../src/errors.js';
-import { eventsUntilAgentEnd, pidsMatching, waitForExit } from '../helpers/realPi.js';
+import { bashFilePrompt, eventsUntilAgentEnd, pidsMatching, waitForExit } from '../helpers/realPi.js';
 import { runEvents } from './support.js';
 
 let env: FakePiEnv;
-let files = 0;
 
 beforeAll(async () => {
   env = await startFakePiEnv();
@@ -38,11 +36,7 @@ afterAll(async () => {
   await env.close();
 });
 
-/** A prompt that makes pi's bash tool create a fresh file; and that file's path. */
-function createFile(): { prompt: string; file: string } {
-  const name = `approval-${process.pid}-${++files}.txt`;
-  return { prompt: `scenario:tool-bash [[cmd:echo ran > ${name}]]`, file: join(env.cwd, name) };
-}
+const createFile = () => bashFilePrompt(env.cwd, 'approval');
 
 /** Resolves once exactly one interaction request is open (pending$ replays its current value). */
 async function dialogOpen(session: PiSession): Promise<void> {

@@ -4,7 +4,6 @@
  * at once can't overrule it; and a request nobody could ever answer doesn't hang the run.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, type AuditEntry } from '../../src/policies/auditLog.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
@@ -13,12 +12,11 @@ import type { InteractionRequest, PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
-import { eventsUntilAgentEnd } from '../helpers/realPi.js';
+import { bashFilePrompt, eventsUntilAgentEnd } from '../helpers/realPi.js';
 
 let env: FakePiEnv;
 let client: PiClient;
 const sessions: PiSession[] = [];
-let files = 0;
 
 beforeAll(async () => {
   env = await startFakePiEnv();
@@ -39,11 +37,7 @@ async function start(options: Parameters<PiClient['start']>[0] = {}): Promise<Pi
   return session;
 }
 
-/** A prompt that makes pi's bash tool create a fresh file; and that file's path. */
-function createFile(): { prompt: string; file: string } {
-  const name = `policy-first-${process.pid}-${++files}.txt`;
-  return { prompt: `scenario:tool-bash [[cmd:echo ran > ${name}]]`, file: join(env.cwd, name) };
-}
+const createFile = () => bashFilePrompt(env.cwd, 'policy-first');
 
 const toolEndOf = (events: readonly PiEvent[]) => events.find((event): event is Extract<PiEvent, { type: 'tool_end' }> => event.type === 'tool_end');
 

@@ -133,6 +133,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       write: (command) => this.#write(command),
       touch: () => this.#touch(),
       applyState: (state) => this.#applyState(state),
+      abort: () => this.abort(),
       startFields: () => ({ cwd: this.cwd, ...(this.#piSessionId ? { piSessionId: this.#piSessionId } : {}), ...(this.#model ? { model: this.#model } : {}) }),
       onUsage: (totals) => {
         this.#usage = this.#usage.add(totals);

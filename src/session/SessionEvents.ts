@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { PiEvent, UnstampedEvent } from '../protocol/events.js';
+import type { RunListener } from './PromptQueue.js';
 import { ReplayHub, type ReplayLimits } from '../rx/ReplayHub.js';
 
 /**
@@ -14,7 +15,7 @@ export class SessionEvents {
   readonly #hub: ReplayHub<PiEvent>;
   #seq = 0;
   /** The current run's `prompt$()` subscribers: they get every published event too. */
-  #runListeners: ReadonlySet<{ next(event: PiEvent): void }> | undefined;
+  #runListeners: ReadonlySet<RunListener> | undefined;
 
   /** See `PiSession.events$`. */
   readonly events$: Observable<PiEvent>;
@@ -62,7 +63,7 @@ export class SessionEvents {
   }
 
   /** Who else gets every event: the current run's `prompt$()` subscribers (`undefined` between runs). */
-  set runListeners(listeners: ReadonlySet<{ next(event: PiEvent): void }> | undefined) {
+  set runListeners(listeners: ReadonlySet<RunListener> | undefined) {
     this.#runListeners = listeners;
   }
 

@@ -29,6 +29,8 @@ export interface SessionHooks {
   readonly applyState: (state: PiStateData) => void;
   /** What pidriver's `agent_start` says besides its type. */
   readonly startFields: () => { readonly cwd: string; readonly piSessionId?: string; readonly model?: string };
+  /** Aborts pi's run (the session's `abort()`: open requests are cancelled first). */
+  readonly abort: () => Promise<void>;
   /** An assistant message's usage. */
   readonly onUsage: (totals: UsageTotals) => void;
   /** The session ended. */
@@ -111,10 +113,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     dialect,
     startFields: hooks.startFields,
     onPiState: hooks.applyState,
-    abort: async () => {
-      desk.cancelAll();
-      await channel.request({ type: 'abort' });
-    },
+    abort: hooks.abort,
     closedError: () => late.lifecycle?.closedError(),
   }));
   const router = new FrameRouter({
