@@ -85,19 +85,12 @@ export type { ExitDetails } from './errors.js';
 
 // Interaction policies.
 export type {
-  AllowAlwaysDecision,
-  AllowDecision,
-  AnswerDecision,
   AskHostOptions,
   AuditEntry,
   AuditLogOptions,
   AutoApproveOptions,
-  CancelDecision,
   Decision,
   DecisionInput,
-  DecisionKind,
-  DeferDecision,
-  DenyDecision,
   HostCallback,
   PoliciesByKind,
   Policy,
@@ -133,7 +126,6 @@ export { answerAfter$, decisionTimeout$ } from './policies/decisionTimeout.js';
 export { closeOnExit, isManagerNotice, MANAGER_NOTICE_TYPES, PiSessionManager, reapIdle } from './manager/index.js';
 export type {
   CloseOnExitOptions,
-  ExitSignal,
   IdleExpiry,
   ManagedSession,
   ManagedSessionEvent,
@@ -144,13 +136,8 @@ export type {
   PiSessionManagerOptions,
   ReapIdleOptions,
   RemovalReason,
-  SessionAddedNotice,
-  SessionDiedNotice,
   SessionEventOf,
   SessionFactory,
-  SessionReapedNotice,
-  SessionRemovedNotice,
   StopOptions,
   StopResult,
-  StopStatus,
 } from './manager/index.js';
