@@ -135,6 +135,16 @@ export default tseslint.config(
     ],
   ),
   layer(
+    ['src/limits/**'],
+    [
+      {
+        regex: '^\\.\\./(?!(protocol|usage|rx)/|errors\\.js$)',
+        message: 'src/limits/ holds operators over events and usage: it imports only protocol, usage, rx and errors (a session wires them in)',
+      },
+      { regex: '^(?!\\.\\.?/|zod$|rxjs$)', message: 'src/limits/ holds pure operators: zod and rxjs are its only packages' },
+    ],
+  ),
+  layer(
     ['src/rx/**'],
     [
       { regex: '^\\.\\./(?!errors\\.js$)', message: 'src/rx/ holds generic stream helpers: they import only errors' },

@@ -194,6 +194,30 @@ export class PiUnsupportedError extends PiDriverError {
 }
 PiUnsupportedError.prototype.name = 'PiUnsupportedError';
 
+/**
+ * A budget is spent: a session of a `PiSessionManager` whose `limits` were exceeded refuses new
+ * prompts with this error. `breach` says which limit, its value and what was used. (A run that goes
+ * past its own `RunLimits` is not an error: it ends with `reason: 'limit'`.)
+ */
+export class PiLimitError extends PiDriverError {
+  /**
+   * The limit that was exceeded: a `LimitBreach` (the shape is repeated here so that this file
+   * imports nothing; `spec/limits/PiLimitError.spec.ts` keeps the two the same).
+   */
+  readonly breach: {
+    readonly limit: 'maxTurns' | 'maxTokens' | 'maxCostUsd' | 'stallTimeoutMs' | 'toolStallTimeoutMs';
+    readonly max: number;
+    readonly actual: number;
+    readonly message: string;
+  };
+
+  constructor(breach: PiLimitError['breach'], options?: { cause?: unknown }) {
+    super(`Limit exceeded: ${breach.message}`, { cause: options?.cause, code: 'PI_LIMIT' });
+    this.breach = breach;
+  }
+}
+PiLimitError.prototype.name = 'PiLimitError';
+
 function withStderr(message: string, stderrTail: string | undefined): string {
   const tail = stderrTail?.trim();
   return tail ? `${message}\n--- pi stderr (tail) ---\n${tail}` : message;

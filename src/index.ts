@@ -23,6 +23,12 @@ export type { Capabilities } from './protocol/dialects.js';
 export { detectPi } from './transport/detectDialect.js';
 export type { DetectedPi } from './transport/detectDialect.js';
 
+// Tools the agent calls and the host runs; run limits.
+export { hostTool } from './tools/hostTool.js';
+export type { HostTool, HostToolContext, HostToolResult } from './tools/hostTool.js';
+export { budget } from './limits/budget.js';
+export type { LimitBreach, LimitName, RunLimits } from './limits/RunLimits.js';
+
 // Configuration.
 export { PiConfig, THINKING_LEVELS } from './config/PiConfig.js';
 export type { Dialect, PiConfigInput, ThinkingLevel } from './config/PiConfig.js';
@@ -72,6 +78,7 @@ export {
   PiCommandError,
   PiConfigError,
   PiDriverError,
+  PiLimitError,
   PiNotFoundError,
   PiPolicyError,
   PiProtocolError,

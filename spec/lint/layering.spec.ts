@@ -77,6 +77,18 @@ const RULES: Record<string, { readonly forbidden: readonly string[]; readonly al
     ],
     allowed: ['../protocol/events.js', '../usage/UsageTotals.js', '../rx/longTimer.js', '../errors.js', './names.js', 'zod', 'rxjs'],
   },
+  'src/limits': {
+    forbidden: [
+      '../session/PiSession.js',
+      '../transport/PiTransport.js',
+      '../config/PiConfig.js',
+      '../manager/PiSessionManager.js',
+      '../policies/types.js',
+      'node:timers',
+      'execa',
+    ],
+    allowed: ['../protocol/events.js', '../rx/longTimer.js', '../usage/UsageTotals.js', '../errors.js', './RunLimits.js', 'zod', 'rxjs'],
+  },
   'src/rx': {
     forbidden: ['../protocol/events.js', '../session/types.js', '../usage/UsageTotals.js', 'node:timers', 'zod'],
     allowed: ['../errors.js', './longTimer.js', 'rxjs'],

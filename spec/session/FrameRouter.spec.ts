@@ -6,6 +6,7 @@ import { PiConfig } from '../../src/config/PiConfig.js';
 import { EventNormalizer } from '../../src/protocol/EventNormalizer.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import type { CommandChannel } from '../../src/session/CommandChannel.js';
+import type { HostCalls } from '../../src/session/HostCalls.js';
 import { FrameRouter } from '../../src/session/FrameRouter.js';
 import type { InteractionDesk } from '../../src/session/InteractionDesk.js';
 import type { RunTracker } from '../../src/session/RunTracker.js';
@@ -46,6 +47,7 @@ function setup() {
     desk: desk as unknown as InteractionDesk,
     dialect,
     normalizer: new EventNormalizer(),
+    hostCalls: { isHostCall: () => false, onToolEnd: vi.fn() } as unknown as HostCalls,
     write,
     onUsage: vi.fn(),
   });

@@ -2,11 +2,12 @@
  * The runs of a session (RunTracker) over a real CommandChannel and a stand-in pi: the prompt
  * queue, the effects of reduceRun, and the fold prompt() makes of run$.
  */
-import { lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
+import { EMPTY, lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { EventNormalizer } from '../../src/protocol/EventNormalizer.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { CommandChannel } from '../../src/session/CommandChannel.js';
+import { HostCalls } from '../../src/session/HostCalls.js';
 import { RunTracker } from '../../src/session/RunTracker.js';
 import { SessionEvents } from '../../src/session/SessionEvents.js';
 import { SessionStore } from '../../src/session/SessionStore.js';
@@ -59,6 +60,16 @@ function setup(answer: (command: { type: string; id: string }, tracker: RunTrack
     onPiState: () => undefined,
     abort: () => Promise.resolve(),
     closedError: () => undefined,
+    hostCalls: new HostCalls({
+      tools: [],
+      nonce: 'n',
+      session: undefined as never,
+      isOmp: () => false,
+      openTools: () => new Map(),
+      request$: () => EMPTY,
+      write: () => Promise.resolve(),
+      onError: () => undefined,
+    }),
   }));
   return { tracker, store, sent, seen };
 }
@@ -71,7 +82,7 @@ describe('RunTracker', () => {
     const { tracker, sent, store } = setup((command, _tracker, channel) => {
       if (command.type === 'prompt') ok(channel, command.id, 'prompt', { disposition: 'handled' });
     });
-    const [first, second] = [tracker.prompt('/a', undefined, undefined), tracker.prompt('/b', undefined, undefined)];
+    const [first, second] = [tracker.prompt('/a', {}, undefined), tracker.prompt('/b', {}, undefined)];
     await expect(first).resolves.toMatchObject({ reason: 'completed', finalText: '' });
     await expect(second).resolves.toMatchObject({ reason: 'completed' });
     expect(sent).toEqual(['prompt', 'prompt']);
@@ -88,7 +99,7 @@ describe('RunTracker', () => {
       }
       if (command.type === 'get_state') ok(channel, command.id, 'get_state', { isStreaming: false, isCompacting: false });
     });
-    const updates = await lastValueFrom(tracker.run$('hi', undefined).pipe(toArray()));
+    const updates = await lastValueFrom(tracker.run$('hi', {}).pipe(toArray()));
     expect(updates.map((update) => (update.kind === 'event' ? update.event.type : 'result'))).toEqual(['agent_start', 'agent_end', 'result']);
   });
 
@@ -97,7 +108,7 @@ describe('RunTracker', () => {
       if (command.type === 'prompt')
         channel.handleResponse({ type: 'response', id: command.id, command: 'prompt', success: false, error: 'No API key' } as never);
     });
-    await expect(tracker.prompt('hi', undefined, undefined)).rejects.toThrow(/No API key/);
+    await expect(tracker.prompt('hi', {}, undefined)).rejects.toThrow(/No API key/);
     expect(store.status).toBe('idle');
   });
 });

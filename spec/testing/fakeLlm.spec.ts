@@ -401,6 +401,7 @@ describe('startFakeLlm (HTTP)', () => {
       roles: ['user'],
       tools: [],
       lastUserText: 'scenario:unknown-thing noretry',
+      scenarioText: 'scenario:unknown-thing noretry',
       toolResults: [],
       body: {},
       headers: {},

@@ -2,7 +2,8 @@ import { basename, isAbsolute } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { PiConfigError } from '../errors.js';
-import { DIALECT_NAMES, DIALECTS, type Dialect } from '../protocol/dialects.js';
+import { DIALECT_NAMES, DIALECTS, versionAtLeast, type Dialect } from '../protocol/dialects.js';
+import { McpServersSchema, type McpServers } from './McpServers.js';
 import { providerApiKeyEnv } from './providerEnv.js';
 
 /** Thinking levels pi accepts (`max` is pi 1.x / omp). */
@@ -87,6 +88,14 @@ export const PiConfigSchema = z
     skipVersionCheck: z.boolean().default(true),
     /** Extensions to load with `-e` (absolute paths; loaded even with `noExtensions`). */
     extensions: z.array(absolutePath).default([]),
+    /**
+     * MCP servers by name, in the shape Claude's SDK, Copilot and ACP take: stdio
+     * `{ command, args?, env?, cwd? }` or HTTP `{ type: 'http', url, headers? }`. pi 1.x (≥ 0.99)
+     * only: pidriver writes them to `<agentDir>/mcp.json` when it spawns pi and loads pi's built-in
+     * MCP extension even with `noExtensions`; the model sees their tools as `mcp__<server>__<tool>`.
+     * Needs a private `agentDir`; no launcher. See {@link McpServersSchema}.
+     */
+    mcpServers: McpServersSchema.optional(),
     /** Start from the whole parent environment instead of the allowlist. */
     inheritEnv: z.boolean().default(false),
     envPassthrough: z.array(envName).default([...DEFAULT_ENV_PASSTHROUGH]),
@@ -132,6 +141,23 @@ export const PiConfigSchema = z
     for (const path of nulBytePaths(config, [])) {
       context.addIssue({ code: 'custom', path, message: 'must not contain a NUL byte (no command-line argument or environment variable can hold one)' });
     }
+    if (config.mcpServers && Object.keys(config.mcpServers).length > 0) {
+      // pi reads MCP servers from `<agent dir>/mcp.json` only: never write into the user's own ~/.pi/agent.
+      if (config.agentDir === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['mcpServers'],
+          message: 'needs a private agentDir: pidriver writes the servers to <agentDir>/mcp.json, where pi reads them, and never into your own ~/.pi/agent',
+        });
+      }
+      if (config.launcher) {
+        context.addIssue({
+          code: 'custom',
+          path: ['mcpServers'],
+          message: 'cannot be written through a launcher (the agent dir is on the other side): put an mcp.json in that agent dir and set noExtensions: false',
+        });
+      }
+    }
     if (config.launcher && config.apiKey !== undefined) {
       context.addIssue({
         code: 'custom',
@@ -161,8 +187,9 @@ const REDACTED = '***';
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- fields come from the schema
 export interface PiConfig extends Readonly<
-  Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher'>
+  Omit<PiConfigData, 'extraArgs' | 'extraEnv' | 'envPassthrough' | 'extensions' | 'tools' | 'excludeTools' | 'launcher' | 'mcpServers'>
 > {
+  readonly mcpServers?: McpServers;
   readonly launcher?: readonly string[] | LauncherSpec;
   readonly extraArgs: readonly string[];
   readonly extraEnv: Readonly<Record<string, string>>;
@@ -202,7 +229,12 @@ export class PiConfig {
     if (!result.success) {
       const issues = result.error.issues.map((issue) => ({
         path: issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)'),
-        message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+        message:
+          issue.code === 'unrecognized_keys'
+            ? `unknown field(s): ${issue.keys.join(', ')}`
+            : issue.code === 'invalid_key' // a record's key (an MCP server's name): say what is wrong with it
+              ? (issue.issues[0]?.message ?? issue.message)
+              : issue.message,
       }));
       const first = issues[0] ?? { path: '(root)', message: 'invalid' };
       const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
@@ -238,11 +270,14 @@ export class PiConfig {
    *
    * pi 0.73 exits 1 on a flag it doesn't know and omp 18 exits 2, so a field the dialect has no
    * flag for is a `PiConfigError` when it was set explicitly, and left out when it is a default
-   * (omp has no prompt templates or themes to turn off).
+   * (omp has no prompt templates or themes to turn off). `mcpServers` needs pi 1.x ≥ 0.99 (with
+   * `version` unknown, the newest is assumed); they add `-e builtin:mcp`, which loads pi's MCP
+   * extension even under `--no-extensions`.
    *
+   * @param options `dialect`; `version`, the binary's version when known (some fields need a newer one).
    * @throws {PiConfigError} naming the field the dialect lacks.
    */
-  toArgv(options: { readonly dialect?: Dialect } = {}): string[] {
+  toArgv(options: { readonly dialect?: Dialect; readonly version?: string | undefined } = {}): string[] {
     const dialect = options.dialect ?? this.dialect ?? 'pi-0.73';
     const lacks = (field: keyof PiConfigInput, flag: string, hint = ''): void => {
       throw new PiConfigError(`${DIALECT_NAMES[dialect]} has no ${flag}: remove PiConfig.${field}${hint}`, { field });
@@ -282,6 +317,8 @@ export class PiConfig {
     for (const text of [this.appendSystemPrompt ?? []].flat()) flag('--append-system-prompt', text);
 
     toggle('--no-extensions', this.noExtensions);
+    // `--no-extensions` also turns off pi 1.x's built-in extensions, MCP among them: load that one by name.
+    if (this.#checkMcpServers(dialect, options.version)) flag('-e', 'builtin:mcp');
     toggle('--no-skills', this.noSkills);
     if (isOmp) {
       // omp has no prompt templates, themes or AGENTS.md discovery flags; its "rules" are the context files.
@@ -298,6 +335,31 @@ export class PiConfig {
     for (const extension of this.extensions) flag('-e', extension);
     argv.push(...this.extraArgs);
     return argv;
+  }
+
+  /**
+   * Whether there are MCP servers to load, after checking that this pi can: pi 0.73 and omp have
+   * no MCP in RPC mode, pi 1.x before 0.99 none at all, and pi has no legacy SSE transport.
+   */
+  #checkMcpServers(dialect: Dialect, version: string | undefined): boolean {
+    const servers = Object.entries(this.mcpServers ?? {});
+    if (servers.length === 0) return false;
+    const remove = 'remove PiConfig.mcpServers (pi 1.x ≥ 0.99 connects MCP servers)';
+    if (dialect !== 'pi-1') {
+      throw new PiConfigError(`${DIALECT_NAMES[dialect]} has no MCP servers in RPC mode: ${remove}`, { field: 'mcpServers' });
+    }
+    if (version !== undefined && !versionAtLeast(version, '0.99.0')) {
+      throw new PiConfigError(`pi ${version} has no MCP support (it came with pi 0.99): ${remove}, or update pi`, { field: 'mcpServers' });
+    }
+    for (const [name, server] of servers) {
+      if (server.type === 'sse') {
+        throw new PiConfigError(
+          `${DIALECT_NAMES[dialect]} has no legacy SSE transport for MCP server '${name}': use type 'http' (streamable HTTP; servers that serve SSE at /sse often serve it at /mcp)`,
+          { field: `mcpServers.${name}.type` },
+        );
+      }
+    }
+    return true;
   }
 
   /**
@@ -390,10 +452,11 @@ export class PiConfig {
     return { command: launcher, argv: passesArgvAsIs(launcher) ? 'exec' : 'shell' };
   }
 
-  /** A plain object of the fields with the API key redacted. */
+  /** A plain object of the fields with the API key, and the `env` and `headers` values of `mcpServers`, redacted. */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { ...(this as unknown as Record<string, unknown>) };
     if (this.apiKey !== undefined) json['apiKey'] = REDACTED;
+    if (this.mcpServers) json['mcpServers'] = redactedMcpServers(this.mcpServers);
     return json;
   }
 
@@ -443,6 +506,19 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** The servers with every `env` and `headers` value replaced by `***` (they often hold tokens). */
+function redactedMcpServers(servers: McpServers): Record<string, unknown> {
+  const redact = (values: Readonly<Record<string, string>>) => Object.fromEntries(Object.keys(values).map((key) => [key, REDACTED]));
+  return Object.fromEntries(
+    Object.entries(servers).map(([name, server]) => [
+      name,
+      'url' in server
+        ? { ...server, ...(server.headers ? { headers: redact(server.headers) } : {}) }
+        : { ...server, ...(server.env ? { env: redact(server.env) } : {}) },
+    ]),
+  );
 }
 
 /** zod messages can echo input values; make sure an API key never rides along in `cause`. */

@@ -16,12 +16,30 @@
  *   aborted, an error) blocks it: fail closed.
  * - With `PIDRIVER_ASK_TOOL=1`: an `ask_user({ question })` tool that asks `ctx.ui.input(question)`
  *   and returns `User answered: <answer>`; a cancelled question is a tool error.
+ * - Host tools (`PIDRIVER_HOST_TOOLS`, a JSON array of `{ name, label?, description, parameters }`
+ *   with a JSON Schema as `parameters`, and `PIDRIVER_NONCE`): each is registered as a pi tool
+ *   whose `execute` asks the host to run the call, through the same dialog channel: an `input`
+ *   dialog titled `pidriver:host_call <nonce>` whose placeholder is the JSON request
+ *   (`{ op: 'call', toolCallId, name, args }`, then `{ op: 'next', toolCallId }` for each value
+ *   after a progress update). The host's answer is JSON: `{ kind: 'update', content, details? }`
+ *   (progress: pi's `onUpdate`, then the extension asks for the next value) or
+ *   `{ kind: 'result', content, details?, isError?, terminate? }`. A cancelled dialog or an
+ *   `isError` result is a tool error.
+ * - Structured output: a prompt whose text starts with `<pidriver-run nonce="<nonce>">{json}</pidriver-run>\n`
+ *   (checked in pi's `input` hook, stripped before anything else sees the prompt) offers the
+ *   result tool it describes (`{ output: { name, description, parameters } }`) for that prompt;
+ *   the next prompt without one takes it away. Its calls go to the host like a host tool's.
+ *
+ * The nonce and the tool list are removed from `process.env` once read, so the agent's bash
+ * (which inherits pi's environment) never sees them.
  */
 import type {
   ExtensionAPI,
   ExtensionContext,
   ExtensionUIDialogOptions,
   ToolCallEvent,
+  InputEvent,
+  InputEventResult,
   ToolCallEventResult,
   ToolDefinition,
 } from '@mariozechner/pi-coding-agent';
@@ -41,7 +59,7 @@ type Guard = (toolName: string) => boolean;
 
 function guardFrom(setting: string | undefined): Guard {
   const value = (setting ?? DEFAULT_GUARDED).trim();
-  if (value.toLowerCase() === 'all') return (toolName) => toolName !== ASK_USER;
+  if (value.toLowerCase() === 'all') return (toolName) => toolName !== ASK_USER && !resultToolNames.has(toolName);
   if (value.toLowerCase() === 'none' || value === '') return () => false;
   const names = new Set(
     value
@@ -128,6 +146,13 @@ export default function pidriverApproval(pi: ExtensionAPI): void {
     }
   });
 
+  const nonce = takeEnv('PIDRIVER_NONCE');
+  if (nonce !== undefined && nonce !== '') {
+    const hostTools = parseToolSpecs(takeEnv('PIDRIVER_HOST_TOOLS'));
+    for (const spec of hostTools) pi.registerTool(hostToolDefinition(spec, nonce));
+    offerResultTools(pi, nonce);
+  }
+
   // The ask_user tool changes what the model sees, so it is opt-in (client.start({ askTool: true })).
   if (process.env['PIDRIVER_ASK_TOOL'] !== '1') return;
   pi.registerTool({
@@ -142,5 +167,128 @@ export default function pidriverApproval(pi: ExtensionAPI): void {
       if (answer === undefined) throw new Error('The user did not answer (cancelled)');
       return { content: [{ type: 'text', text: `User answered: ${answer}` }], details: { question, answer } };
     },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host tools and structured output
+
+/** The title of a host-call dialog (followed by a space and the nonce). */
+const HOST_CALL_TITLE = 'pidriver:host_call';
+/** The run marker a prompt may start with. */
+const RUN_MARKER_START = '<pidriver-run nonce="';
+const RUN_MARKER_END = '</pidriver-run>\n';
+
+/** A tool as the host describes it (a JSON Schema as its parameters). */
+interface ToolSpec {
+  readonly name: string;
+  readonly label?: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+/** What the host answers to a host-call dialog. */
+interface HostAnswer {
+  readonly kind: 'update' | 'result';
+  readonly content: ToolContent[];
+  readonly details?: unknown;
+  readonly isError?: boolean;
+  readonly terminate?: boolean;
+}
+type ToolContent = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
+
+/** Names of the result tools offered so far: never guarded by `PIDRIVER_APPROVE=all`. */
+const resultToolNames = new Set<string>();
+
+/** Reads an environment variable and removes it, so the tools pi spawns don't inherit it. */
+function takeEnv(name: string): string | undefined {
+  const value = process.env[name];
+  delete process.env[name];
+  return value;
+}
+
+function isToolSpec(value: unknown): value is ToolSpec {
+  if (typeof value !== 'object' || value === null) return false;
+  const spec = value as Record<string, unknown>;
+  return (
+    typeof spec['name'] === 'string' &&
+    typeof spec['description'] === 'string' &&
+    typeof spec['parameters'] === 'object' &&
+    spec['parameters'] !== null &&
+    (spec['label'] === undefined || typeof spec['label'] === 'string')
+  );
+}
+
+function parseToolSpecs(json: string | undefined): ToolSpec[] {
+  if (json === undefined || json === '') return [];
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed) || !parsed.every(isToolSpec)) throw new Error('pidriver: PIDRIVER_HOST_TOOLS is not a list of tool specs');
+  return parsed;
+}
+
+/** Asks the host once; `undefined` when the dialog was cancelled (an abort, a closed session). */
+async function askHostOnce(ctx: ExtensionContext, nonce: string, request: object, signal: AbortSignal | undefined): Promise<HostAnswer | undefined> {
+  const value = await ctx.ui.input(`${HOST_CALL_TITLE} ${nonce}`, JSON.stringify(request), dialogOptions(signal));
+  if (value === undefined) return undefined;
+  const answer = JSON.parse(value) as HostAnswer;
+  if ((answer.kind !== 'update' && answer.kind !== 'result') || !Array.isArray(answer.content)) throw new Error('pidriver: malformed host answer');
+  return answer;
+}
+
+function textOf(content: readonly ToolContent[]): string {
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+/** A pi tool whose calls run in the host. */
+function hostToolDefinition(spec: ToolSpec, nonce: string): ToolDefinition {
+  return {
+    name: spec.name,
+    label: spec.label ?? spec.name,
+    description: spec.description,
+    parameters: spec.parameters,
+    async execute(toolCallId, params, signal, onUpdate, ctx) {
+      let answer = await askHostOnce(ctx, nonce, { op: 'call', toolCallId, name: spec.name, args: params ?? {} }, signal);
+      while (answer?.kind === 'update') {
+        onUpdate?.({ content: answer.content, details: answer.details });
+        answer = await askHostOnce(ctx, nonce, { op: 'next', toolCallId }, signal);
+      }
+      if (answer === undefined) throw new Error(`${spec.name} was cancelled`);
+      if (answer.isError === true) throw new Error(textOf(answer.content) || `${spec.name} failed`);
+      return { content: answer.content, details: answer.details, ...(answer.terminate === true ? { terminate: true } : {}) };
+    },
+  };
+}
+
+/**
+ * The `input` hook: a prompt that starts with the run marker (and this pi's nonce) offers the
+ * result tool it describes; any other prompt takes the last one away.
+ */
+function offerResultTools(pi: ExtensionAPI, nonce: string): void {
+  let offered: string | undefined;
+  const withdraw = (): void => {
+    if (offered === undefined) return;
+    const name = offered;
+    offered = undefined;
+    pi.setActiveTools(pi.getActiveTools().filter((tool) => tool !== name));
+  };
+  pi.on('input', (event: InputEvent): InputEventResult => {
+    const start = `${RUN_MARKER_START}${nonce}">`;
+    if (event.source !== 'rpc' || !event.text.startsWith(start)) {
+      withdraw();
+      return { action: 'continue' };
+    }
+    const end = event.text.indexOf(RUN_MARKER_END, start.length);
+    if (end < 0) return { action: 'continue' };
+    const run = JSON.parse(event.text.slice(start.length, end)) as { output?: unknown };
+    const text = event.text.slice(end + RUN_MARKER_END.length);
+    withdraw();
+    if (isToolSpec(run.output)) {
+      const spec = run.output;
+      resultToolNames.add(spec.name);
+      pi.registerTool(hostToolDefinition(spec, nonce));
+      if (!pi.getActiveTools().includes(spec.name)) pi.setActiveTools([...pi.getActiveTools(), spec.name]);
+      offered = spec.name;
+    }
+    return { action: 'transform', text, ...(event.images ? { images: event.images } : {}) };
   });
 }

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { LimitBreach } from '../limits/RunLimits.js';
 import type { UsageTotals } from '../usage/UsageTotals.js';
 
 /**
@@ -36,6 +37,8 @@ export interface ManagedSessionState {
  * - `activity$` restarts the idle window on every event in and command out. Without it the
  *   manager restarts the window on every event of `events$` and on every change of
  *   `lastActivity` it sees when it polls it (once per reap interval).
+ * - `exceedBudget()` is how a manager with `limits` holds the session to its budget once it is
+ *   spent (a `PiSession` ends its run in progress as `limit` and refuses new prompts).
  *
  * ## Example
  * ```ts
@@ -67,6 +70,15 @@ export interface ManagedSession {
   readonly state$?: Observable<ManagedSessionState>;
   /** Emits (a timestamp) on every event in and command out. */
   readonly activity$?: Observable<number>;
+  /**
+   * Called by a manager whose `limits` are exceeded, once, on every registered session (and at
+   * once on a session registered afterwards): end the run in progress (a `PiSession` ends it with
+   * `reason: 'limit'`) and refuse new prompts (with a `PiLimitError` carrying `breach`). Must not
+   * throw: a session whose `exceedBudget` throws can't be held to the budget, so the manager stops it.
+   *
+   * @param breach The limit, its value and what the sessions used.
+   */
+  exceedBudget?(breach: LimitBreach): void;
 }
 
 /**

@@ -16,7 +16,9 @@ import {
   tap,
 } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
-import { PiCapacityError, PiDriverError, SessionNotFoundError } from '../errors.js';
+import { PiCapacityError, PiDriverError, PiLimitError, SessionNotFoundError } from '../errors.js';
+import { budget } from '../limits/budget.js';
+import type { LimitBreach } from '../limits/RunLimits.js';
 import type { StartOptions } from '../session/PiClient.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { closeOnExit, type CloseOnExitOptions } from './closeOnExit.js';
@@ -64,6 +66,8 @@ const sumUsage = (usage: ReadonlyMap<number, UsageTotals>): UsageTotals => {
  * - Sessions idle for `idleTimeoutMs` are closed (`reaped` notice) and removed, on RxJS timers of
  *   the injectable `scheduler`, so `TestScheduler` can drive a 30-minute window in virtual time.
  * - A session that dies on its own is removed and reported (`session_died`); the rest go on.
+ * - With `limits`, a budget over `usage$`: once spent, a `budget_exceeded` notice, every session
+ *   told (`exceedBudget`), and `create()` refused.
  * - `stopAll()` closes every session in parallel and never rejects; `closeOnExit()` hooks the
  *   process signals; `await using manager = new PiSessionManager(…)` stops everything at scope exit.
  *
@@ -72,7 +76,7 @@ const sumUsage = (usage: ReadonlyMap<number, UsageTotals>): UsageTotals => {
  * const client = new PiClient({ config: { provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey } });
  * await using manager = new PiSessionManager({ factory: (o) => client.start(o), maxSessions: 8 });
  * manager.closeOnExit();
- * manager.events$.pipe(filter(isManagerNotice)).subscribe((n) => console.log(n.type, n.sessionId));
+ * manager.events$.pipe(filter(isManagerNotice)).subscribe((notice) => console.log(notice));
  * const session = await manager.create({ task: 'Add a healthcheck endpoint', cwd: '/srv/acme' });
  * await session.initialRun;
  * ```
@@ -124,6 +128,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   readonly #creating = new Set<Promise<Entry<S> | undefined>>();
   /** Unhooks of the `closeOnExit()` hooks made through this manager; `dispose()` runs them. */
   readonly #exitHooks = new Set<() => void>();
+  /** The breach of `limits`, once `usage$` went past them. */
+  #budgetExceeded: LimitBreach | undefined;
   #nextKey = 0;
   #disposed = false;
   #disposing: Promise<readonly StopResult[]> | undefined;
@@ -136,10 +142,13 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    * const manager = new PiSessionManager({ factory: (o) => client.start(o), idleTimeoutMs: 10 * 60_000 });
    * ```
    *
-   * @param options The factory, the idle window and its granularity, the session limit and the scheduler.
+   * @param options The factory, the idle window and its granularity, the session limit, the budget and the scheduler.
+   * @throws {PiConfigError} naming the bad field of `limits` (`limits.maxCostUsd`); `PiDriverError`
+   *   (`PI_INVALID_OPTION`) for a bad duration or `maxSessions`.
    */
   constructor(options: PiSessionManagerOptions<S, O> = {}) {
     const { idleTimeoutMs = 1_800_000, reapIntervalMs = 60_000, maxSessions } = options;
+    const overBudget = budget(options.limits ?? {}); // validates the limits first
     if (idleTimeoutMs !== null) assertDuration('idleTimeoutMs', idleTimeoutMs, true);
     assertDuration('reapIntervalMs', reapIntervalMs, false);
     if (maxSessions !== undefined && !(Number.isInteger(maxSessions) && maxSessions >= 0)) {
@@ -164,6 +173,10 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
       map(sumUsage),
       distinctUntilChanged((a, b) => a.equals(b)),
     );
+    // Without limits the budget never breaks: no subscription at all.
+    if (options.limits?.maxCostUsd !== undefined || options.limits?.maxTokens !== undefined) {
+      this.#subscription.add(this.usage$.pipe(overBudget).subscribe((breach) => this.#exceedBudget(breach)));
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -177,6 +190,14 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   /** Tokens and cost so far, over every session (including removed ones): `usage$`'s current value. */
   get usage(): UsageTotals {
     return sumUsage(this.#usage.value);
+  }
+
+  /**
+   * Which of `limits` the sessions went past, once they did (then the `budget_exceeded` notice was
+   * emitted); `undefined` while the budget holds, and always without `limits`.
+   */
+  get budgetExceeded(): LimitBreach | undefined {
+    return this.#budgetExceeded;
   }
 
   /**
@@ -230,9 +251,10 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    *
    * @param options Passed to the factory (`StartOptions` for `client.start`).
    * @return The started, registered session.
-   * @throws {PiCapacityError} at `maxSessions`; `PiDriverError` (`PI_NO_FACTORY`) without a
-   *   factory, (`PI_MANAGER_DISPOSED`) after `dispose()`, (`PI_DUPLICATE_SESSION`) when the id is
-   *   taken (the new session is then closed); whatever the factory rejects with.
+   * @throws {PiCapacityError} at `maxSessions`; {@link PiLimitError} once the budget (`limits`) is
+   *   spent; `PiDriverError` (`PI_NO_FACTORY`) without a factory, (`PI_MANAGER_DISPOSED`) after
+   *   `dispose()`, (`PI_DUPLICATE_SESSION`) when the id is taken (the new session is then closed);
+   *   whatever the factory rejects with.
    */
   async create(options: O): Promise<S> {
     this.#assertOpen();
@@ -243,6 +265,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
       });
     }
     this.#assertCapacity();
+    if (this.#budgetExceeded) throw new PiLimitError(this.#budgetExceeded);
     const reservation = this.#reserve();
     let session: S;
     try {
@@ -267,7 +290,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
 
   /**
    * Adopts a started session: it joins `sessions$`, its events are forwarded to `events$`, its
-   * usage counts in `usage$`, and the reaper watches it.
+   * usage counts in `usage$`, and the reaper watches it. Once the budget is spent, the session is
+   * told at once (`exceedBudget`).
    *
    * ## Example
    * ```ts
@@ -424,6 +448,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   }
 
   #adopt(session: S): Entry<S> {
+    const spentBefore = this.#budgetExceeded;
     const entry: Entry<S> = {
       key: this.#nextKey++,
       session,
@@ -474,7 +499,27 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
         ),
       );
     }
+    // Registered after the budget was spent: held to it at once. (Had its own usage spent it just
+    // now, #exceedBudget told it already.)
+    if (spentBefore) this.#holdToBudget(entry, spentBefore);
     return entry;
+  }
+
+  /** `usage$` went past `limits`: say so, and hold every session to it. */
+  #exceedBudget(breach: LimitBreach): void {
+    this.#budgetExceeded = breach;
+    this.#notices.next({ type: 'budget_exceeded', breach });
+    for (const entry of [...this.#entries.values()]) this.#holdToBudget(entry, breach);
+  }
+
+  /** Tells one session the budget is spent; one that can't take it (it throws) is stopped: fail closed. */
+  #holdToBudget(entry: Entry<S>, breach: LimitBreach): void {
+    if (entry.removed) return;
+    try {
+      entry.session.exceedBudget?.(breach);
+    } catch {
+      void this.#beginClose(entry, 'stopped');
+    }
   }
 
   #reap(entry: Entry<S>, expiry: IdleExpiry): void {

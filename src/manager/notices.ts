@@ -1,7 +1,8 @@
 /**
- * The manager's own notices on its `events$` (a session joined, left, was reaped, died),
- * interleaved with the sessions' events.
+ * The manager's own notices on its `events$` (a session joined, left, was reaped, died; the
+ * budget is spent), interleaved with the sessions' events.
  */
+import type { LimitBreach } from '../limits/RunLimits.js';
 import type { ManagedSessionEvent } from './ManagedSession.js';
 
 /** Why a session left the manager's registry. */
@@ -41,8 +42,20 @@ export interface SessionDiedNotice {
   readonly error: unknown;
 }
 
+/**
+ * Emitted on the manager's `events$`, once, when its `usage$` goes past its `limits`. Every
+ * session is then told (`exceedBudget`), and `budgetExceeded` holds the breach.
+ */
+export interface BudgetExceededNotice {
+  readonly type: 'budget_exceeded';
+  /** Absent: the notice is about every session (declared so that `notice.sessionId` reads on any notice). */
+  readonly sessionId?: undefined;
+  /** The limit (`maxCostUsd` or `maxTokens`), its value and what the sessions used. */
+  readonly breach: LimitBreach;
+}
+
 /** The manager's own events, interleaved with the sessions' events on its `events$`. */
-export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice;
+export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice | BudgetExceededNotice;
 
 /**
  * What the manager's `events$` emits: the sessions' events `E` (as they are, each with its
@@ -53,7 +66,7 @@ export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionR
 export type ManagerEvent<E = ManagedSessionEvent> = E | ManagerNotice;
 
 /** The `type` tags of {@link ManagerNotice}. */
-export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died'] as const;
+export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died', 'budget_exceeded'] as const;
 
 /**
  * Tells the manager's notices from the sessions' events.

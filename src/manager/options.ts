@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { PiDriverError } from '../errors.js';
+import type { BudgetLimits } from '../limits/budget.js';
 import { isDuration } from '../rx/longTimer.js';
 import type { ManagedSession, SessionFactory } from './ManagedSession.js';
 
@@ -24,6 +25,14 @@ export interface PiSessionManagerOptions<S extends ManagedSession, O> {
    * manager is still closing (their process may be alive). Default: no limit.
    */
   readonly maxSessions?: number;
+  /**
+   * A budget over every session of the manager (removed ones included): `maxCostUsd` (US dollars)
+   * and `maxTokens` of `usage$`. Once `usage$` goes past one, the manager emits a
+   * `budget_exceeded` notice, calls `exceedBudget(breach)` on every session (a `PiSession` ends its
+   * run in progress as `limit` and rejects new prompts with `PiLimitError`), and `create()` rejects
+   * with `PiLimitError` without starting a process. A missing limit, or `Infinity`, is none.
+   */
+  readonly limits?: BudgetLimits;
   /** Time source of the reaper and of `stopAll`'s timeout; default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }

@@ -112,8 +112,14 @@ export const AgentEndEventSchema = z.object({
   reason: AgentEndReasonSchema,
   /** Text of the run's last assistant message. */
   finalText: z.string(),
-  /** The provider's error text when `reason` is `error`. */
+  /** The provider's error text when `reason` is `error`; what was wrong for a `limit` or invalid structured output. */
   errorMessage: z.string().optional(),
+  /** What ended the run, when pidriver did: `structured_output_invalid`, `structured_output_missing`. */
+  errorCode: z.string().optional(),
+  /** The limit that ended the run, when `reason` is `limit` because of one (`maxTurns`, `maxTokens`, `maxCostUsd`, `stallTimeoutMs`). */
+  limit: z.string().optional(),
+  /** The run's structured output (`prompt(text, { output })`), validated by its schema. */
+  output: z.unknown().optional(),
   /** Usage of this run. */
   usage: UsageTotalsSchema,
 });

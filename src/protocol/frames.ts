@@ -240,6 +240,21 @@ export const RpcFrameErrorFrameSchema = z.looseObject({
   error: opt(z.string()),
 });
 
+/** omp: the agent calls a host tool (`set_host_tools`); answered with `host_tool_update`s and one `host_tool_result`. */
+export const HostToolCallFrameSchema = z.looseObject({
+  type: z.literal('host_tool_call'),
+  id: z.string(),
+  toolCallId: z.string(),
+  toolName: z.string(),
+  arguments: opt(z.unknown()),
+});
+/** omp: a host tool call was aborted (`targetId` is the call's `id`). */
+export const HostToolCancelFrameSchema = z.looseObject({
+  type: z.literal('host_tool_cancel'),
+  id: opt(z.string()),
+  targetId: z.string(),
+});
+
 /** Schemas by frame `type`. A `type` missing here is an unknown frame (passed through, never an error). */
 export const FRAME_SCHEMAS = {
   response: ResponseFrameSchema,
@@ -268,6 +283,8 @@ export const FRAME_SCHEMAS = {
   session_settled: SessionSettledFrameSchema,
   rpc_chunk: RpcChunkFrameSchema,
   rpc_frame_error: RpcFrameErrorFrameSchema,
+  host_tool_call: HostToolCallFrameSchema,
+  host_tool_cancel: HostToolCancelFrameSchema,
 } as const;
 
 export type KnownFrameType = keyof typeof FRAME_SCHEMAS;

@@ -36,12 +36,18 @@ export interface SessionState {
 }
 
 /** What `prompt()` resolves with when its run ends. */
-export interface RunResult {
+export interface RunResult<O = unknown> {
   /** Text of the run's last assistant message. */
   readonly finalText: string;
   readonly reason: AgentEndReason;
-  /** The provider's error text when `reason` is `error`. */
+  /** The provider's error text when `reason` is `error`; what was wrong for a `limit` or invalid structured output. */
   readonly errorMessage?: string;
+  /** What ended the run, when pidriver did: `structured_output_invalid` (the model's last result did not fit the schema), `structured_output_missing` (it never called the result tool). */
+  readonly errorCode?: string;
+  /** The limit that ended the run (`reason: 'limit'`): `maxTurns`, `maxTokens`, `maxCostUsd` or `stallTimeoutMs`. */
+  readonly limit?: string;
+  /** The structured output of `prompt(text, { output })`, parsed by its schema; set when the model submitted a valid result. */
+  readonly output?: O;
   /** Tokens and cost of this run. */
   readonly usage: UsageTotals;
 }

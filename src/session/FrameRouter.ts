@@ -12,6 +12,7 @@ import type { ApproveSetting } from './approvalExtension.js';
 import { APPROVE_OPTION, classifyDialog, DIALOG_METHODS, toUiNotice } from '../protocol/classifyUiRequest.js';
 import type { CommandChannel } from './CommandChannel.js';
 import type { EventNormalizer } from '../protocol/EventNormalizer.js';
+import type { HostCalls } from './HostCalls.js';
 import type { InteractionDesk } from './InteractionDesk.js';
 import type { RunTracker } from './RunTracker.js';
 import type { SessionEvents } from './SessionEvents.js';
@@ -27,6 +28,8 @@ export interface FrameRouterOptions {
   readonly desk: InteractionDesk;
   readonly dialect: WireDialect;
   readonly normalizer: EventNormalizer;
+  /** Host tools: pidriver's extension's host calls, omp's `host_tool_*` frames. */
+  readonly hostCalls: HostCalls;
   /** Writes a command to pi (answers pidriver gives on its own). */
   readonly write: (command: object) => Promise<void>;
   /** An assistant message's usage (the session's totals). */
@@ -139,6 +142,15 @@ export class FrameRouter {
       case 'extension_ui_request':
         this.#onUiRequest(frame, raw, size);
         return;
+      case 'host_tool_call':
+        this.#options.hostCalls.onHostToolCall(frame);
+        return;
+      case 'host_tool_cancel':
+        this.#options.hostCalls.onHostToolCancel(frame);
+        return;
+      case 'tool_execution_end':
+        this.#options.hostCalls.onToolEnd(frame);
+        break;
       case 'auto_retry_start':
         runs.feed({ kind: 'retry_start' });
         break;
@@ -184,6 +196,10 @@ export class FrameRouter {
   #onUiRequest(frame: ExtensionUiRequestFrame, raw: Record<string, unknown>, size: number): void {
     const { desk, events } = this.#options;
     if (frame.method === 'cancel' && frame.targetId) desk.withdraw(frame.targetId); // omp dismissed a dialog itself
+    if (this.#options.hostCalls.isHostCall(frame)) {
+      this.#options.hostCalls.onDialog(frame); // a host tool call: not a question for anyone
+      return;
+    }
     if (!DIALOG_METHODS.has(frame.method)) {
       events.emit({ ...toUiNotice(frame), raw }, size);
       return;

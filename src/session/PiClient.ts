@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { SchedulerLike } from 'rxjs';
@@ -10,6 +10,9 @@ import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
 import { DEFAULT_APPROVE, withApprovals, type ApproveSetting } from './approvalExtension.js';
 import { findSessionFile } from './findSessionFile.js';
+import { toolSpec } from './HostCalls.js';
+import type { AnyHostTool } from '../tools/hostTool.js';
+import { validateRunLimits, type RunLimits } from '../limits/RunLimits.js';
 import { PiSession } from './PiSession.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
 
@@ -26,6 +29,10 @@ export interface PiClientOptions {
    * execute. pi has no built-in approvals, so pidriver loads its own small pi extension for this.
    */
   readonly approve?: ApproveSetting;
+  /** Host tools every session gets (a session's own `tools` replace them); see {@link hostTool}. */
+  readonly tools?: readonly AnyHostTool[];
+  /** Limits of every run of every session (a session's `limits` replace them); see {@link RunLimits}. */
+  readonly limits?: RunLimits;
   /** Called with every stderr line of every session. */
   readonly onStderr?: (line: string, sessionId: string) => void;
   /** Scheduler for session timers (tests). */
@@ -43,6 +50,17 @@ export interface StartOptions {
   readonly policy?: Policy;
   /** Per-session approval setting (replaces the client's); see {@link PiClientOptions.approve}. */
   readonly approve?: ApproveSetting;
+  /**
+   * Tools the agent can call that run in this process, made with {@link hostTool} (replaces the
+   * client's `tools`). The model sees each one's description and JSON Schema; `approve` and the
+   * policy apply to them by name like to built-in tools.
+   */
+  readonly tools?: readonly AnyHostTool[];
+  /**
+   * Limits of every run of this session (replaces the client's; a prompt's own `limits` win field
+   * by field): past one, pidriver aborts the run and it ends with `reason: 'limit'`.
+   */
+  readonly limits?: RunLimits;
   /** Give the model an `ask_user` tool that asks the host a question (a `question` request). Default false. */
   readonly askTool?: boolean;
   /**
@@ -95,7 +113,11 @@ export class PiClient {
     const detected = this.#options.transportFactory && !config.dialect ? undefined : await detectPi(config);
     if (detected && !config.dialect) config = config.with({ dialect: detected.dialect });
     const approve = options.approve ?? this.#options.approve ?? DEFAULT_APPROVE;
-    config = withApprovals(config, approve, { askTool: options.askTool ?? false });
+    const tools = options.tools ?? this.#options.tools ?? [];
+    const limits = options.limits ?? this.#options.limits;
+    if (limits !== undefined) validateRunLimits(limits, 'limits');
+    const nonce = randomBytes(16).toString('hex');
+    config = withApprovals(config, approve, { askTool: options.askTool ?? false, tools: tools.map(toolSpec), nonce });
     if (config.dialect) config.toArgv(); // a field this dialect has no flag for fails here, before anything is spawned
     const sessionId = options.sessionId ?? randomUUID();
     const onStderr = this.#options.onStderr;
@@ -119,6 +141,9 @@ export class PiClient {
       cwd,
       ...(policy ? { policy } : {}),
       approve,
+      tools,
+      nonce,
+      ...(limits ? { limits } : {}),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
       ...(dialect ? { dialect: dialect.dialect, ...(dialect.version ? { version: dialect.version } : {}) } : {}),

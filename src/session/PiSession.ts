@@ -1,4 +1,5 @@
-import { asyncScheduler, filter, map, Subject, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, filter, map, Subject, type Observable, type SchedulerLike } from 'rxjs';
+import type * as z from 'zod';
 import type { Dialect, PiConfig, ThinkingLevel } from '../config/PiConfig.js';
 import { PiUnsupportedError } from '../errors.js';
 import type { DecisionInput, Policy } from '../policies/types.js';
@@ -20,7 +21,12 @@ import type { ApproveSetting } from './approvalExtension.js';
 import { assembleSession } from './assembleSession.js';
 import type { CommandChannel } from './CommandChannel.js';
 import { eachValueFrom } from '../rx/eachValueFrom.js';
+import { validateRunLimits, type LimitBreach, type RunLimits } from '../limits/RunLimits.js';
+import type { AnyHostTool } from '../tools/hostTool.js';
+import { outputRequest } from '../tools/outputTool.js';
+import type { HostCalls } from './HostCalls.js';
 import type { InteractionDesk } from './InteractionDesk.js';
+import type { RunOptions } from './PromptQueue.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
 import type { RunTracker } from './RunTracker.js';
 import type { SessionLifecycle } from './SessionLifecycle.js';
@@ -54,6 +60,15 @@ export interface PiSessionOptions {
   readonly dialect?: Dialect;
   /** The version of the binary, when known (some capabilities depend on it). */
   readonly version?: string;
+  /** Tools the agent can call that run in this process (`client.start({ tools })`). */
+  readonly tools?: readonly AnyHostTool[];
+  /** Limits of every run (a prompt's own `limits` win, field by field); see {@link RunLimits}. */
+  readonly limits?: RunLimits;
+  /**
+   * The random token pidriver's pi extension was given (`PIDRIVER_NONCE`): its host calls and run
+   * markers carry it. `PiClient` makes one per process; default a new random one.
+   */
+  readonly nonce?: string;
 }
 
 /**
@@ -114,6 +129,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   readonly #desk: InteractionDesk;
   readonly #runs: RunTracker;
   readonly #lifecycle: SessionLifecycle;
+  readonly #hostCalls: HostCalls;
   readonly #activity = new Subject<number>();
   #lastActivity: number;
   #usage = UsageTotals.ZERO;
@@ -139,9 +155,20 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
         this.#usage = this.#usage.add(totals);
         this.#store.patch({ usage: this.#usage });
       },
-      onTerminated: () => this.#activity.complete(),
+      onTerminated: () => {
+        this.#hostCalls.dispose();
+        this.#activity.complete();
+      },
     });
-    ({ store: this.#store, channel: this.#channel, dialect: this.#dialect, desk: this.#desk, runs: this.#runs, lifecycle: this.#lifecycle } = parts);
+    ({
+      store: this.#store,
+      channel: this.#channel,
+      dialect: this.#dialect,
+      desk: this.#desk,
+      runs: this.#runs,
+      lifecycle: this.#lifecycle,
+      hostCalls: this.#hostCalls,
+    } = parts);
     this.events$ = parts.events.events$;
     this.recentEvents$ = parts.events.recentEvents$;
     this.state$ = parts.store.state$;
@@ -217,8 +244,14 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    *
    * @internal Called by `PiClient.start()`.
    */
-  start(signal?: AbortSignal): Promise<void> {
-    return this.#lifecycle.start(signal);
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.#lifecycle.start(signal);
+    try {
+      await this.#hostCalls.install();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   /** @internal Sends `client.start()`'s task; its result is {@link initialRun}. */
@@ -263,8 +296,14 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * @throws {PiCommandError} when pi refuses the prompt; `TransportClosedError` if the session
    *   ends first.
    */
-  prompt(message: string, options: PromptOptions = {}): Promise<RunResult> {
-    return this.#runs.prompt(message, options.images, options.signal);
+  prompt<S extends z.ZodType = z.ZodType<unknown>>(message: string, options: PromptOptions<S> = {}): Promise<RunResult<z.output<S>>> {
+    let run: RunOptions;
+    try {
+      run = runOptions(options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.#runs.prompt(message, run, options.signal) as Promise<RunResult<z.output<S>>>;
   }
 
   /**
@@ -273,7 +312,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * unsubscribing before then aborts the run (or drops the prompt if it has not started).
    */
   prompt$(message: string, options: Omit<PromptOptions, 'signal'> = {}): Observable<PiEvent> {
-    return this.#runs.run$(message, options.images).pipe(
+    return defer(() => this.#runs.run$(message, runOptions(options))).pipe(
       filter((update) => update.kind === 'event'),
       map((update) => update.event),
     );
@@ -295,7 +334,16 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    */
   async abort(): Promise<void> {
     this.#desk.cancelAll();
+    this.#hostCalls.abortAll();
     await this.#channel.request({ type: 'abort' });
+  }
+
+  /**
+   * A budget this session is held to is spent (`PiSessionManager`'s `limits` call this): the run
+   * going on ends with `reason: 'limit'`, and every later prompt rejects with `PiLimitError`.
+   */
+  exceedBudget(breach: LimitBreach): void {
+    this.#runs.exceedBudget(breach);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -388,4 +436,13 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     if (state.model) this.#model = `${state.model.provider}/${state.model.id}`;
     this.#store.patch({ piSessionId: this.#piSessionId, model: this.#model });
   }
+}
+
+/** What a prompt asks of its run. */
+function runOptions(options: Omit<PromptOptions, 'signal'>): RunOptions {
+  return {
+    images: options.images,
+    output: options.output === undefined ? undefined : outputRequest(options.output, options.outputAttempts),
+    limits: options.limits === undefined ? undefined : validateRunLimits(options.limits, 'limits'),
+  };
 }

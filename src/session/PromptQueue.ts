@@ -1,6 +1,17 @@
 import { AsyncSubject, lastValueFrom, type Observable } from 'rxjs';
 import type { PiEvent } from '../protocol/events.js';
+import type { RunLimits } from '../limits/RunLimits.js';
+import type { OutputRequest } from '../tools/outputTool.js';
 import type { PromptImage, RunResult } from './types.js';
+
+/** What a prompt asks of its run besides the message. @internal */
+export interface RunOptions {
+  readonly images?: readonly PromptImage[] | undefined;
+  /** Structured output: the result tool offered for the run. */
+  readonly output?: OutputRequest | undefined;
+  /** Limits of this prompt's run (over the session's, field by field). */
+  readonly limits?: RunLimits | undefined;
+}
 
 /** Gets the events of the run a prompt started (`prompt$()`'s subscriber). @internal */
 export interface RunListener {
@@ -17,6 +28,8 @@ export interface RunListener {
 export class PromptTicket {
   readonly message: string;
   readonly images: readonly PromptImage[] | undefined;
+  readonly output: OutputRequest | undefined;
+  readonly limits: RunLimits | undefined;
   readonly listeners = new Set<RunListener>();
   readonly #accepted = new AsyncSubject<void>();
   readonly #result = new AsyncSubject<RunResult>();
@@ -25,9 +38,11 @@ export class PromptTicket {
   /** Emits the run's result, then completes; errors if pi refused the prompt or the session ended. */
   readonly result$: Observable<RunResult> = this.#result.asObservable();
 
-  constructor(message: string, images: readonly PromptImage[] | undefined) {
+  constructor(message: string, options: RunOptions = {}) {
     this.message = message;
-    this.images = images;
+    this.images = options.images;
+    this.output = options.output;
+    this.limits = options.limits;
   }
 
   /** {@link accepted$} as a promise. */

@@ -1,12 +1,18 @@
-import { filter, fromEvent, lastValueFrom, map, mergeMap, Observable, race, Subscription, throwError } from 'rxjs';
-import { PiCommandError, PiDriverError } from '../errors.js';
+import { filter, fromEvent, lastValueFrom, map, mergeMap, Observable, race, Subject, Subscription, throwError, type SchedulerLike } from 'rxjs';
+import { PiCommandError, PiDriverError, PiLimitError } from '../errors.js';
+import type { LimitBreach, RunLimits } from '../limits/RunLimits.js';
+import { watchRunLimits } from '../limits/watchRunLimits.js';
 import type { EventNormalizer } from '../protocol/EventNormalizer.js';
 import type { PiEvent } from '../protocol/events.js';
 import type { FrameOf, PiStateData } from '../protocol/frames.js';
 import { SessionStateDataSchema } from '../protocol/frames.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import type { CommandChannel } from './CommandChannel.js';
-import { PromptQueue, PromptTicket, type RunListener } from './PromptQueue.js';
+import type { HostCallAnswer } from '../protocol/hostCalls.js';
+import { describeIssues } from '../tools/hostTool.js';
+import { askAgainText, type OutputRequest } from '../tools/outputTool.js';
+import type { HostCalls } from './HostCalls.js';
+import { PromptQueue, PromptTicket, type RunListener, type RunOptions } from './PromptQueue.js';
 import { newRun, reduceRun, type RunEffect, type RunInput, type RunOutcome, type RunState } from './runReducer.js';
 import type { SessionEvents } from './SessionEvents.js';
 import type { SessionStore } from './SessionStore.js';
@@ -16,11 +22,35 @@ import type { WireDialect } from './WireDialect.js';
 /** What {@link RunTracker.run$} emits: the run's events, then its result. @internal */
 export type RunUpdate = { readonly kind: 'event'; readonly event: PiEvent } | { readonly kind: 'result'; readonly result: RunResult };
 
+/** A structured-output run's tries so far. */
+interface OutputProgress {
+  readonly request: OutputRequest;
+  /** Failed tries: invalid calls, and pi runs that ended without a valid one. */
+  failures: number;
+  /** Whether any call was invalid (else a failed run never tried). */
+  invalid: boolean;
+  lastError: string | undefined;
+  /** The valid result, once submitted. */
+  value: { readonly output: unknown } | undefined;
+}
+
+/** How pidriver itself ended a run (a limit, structured output that never fit): it wins over what pi says. */
+export interface ForcedOutcome {
+  readonly reason: RunResult['reason'];
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly limit?: string;
+}
+
 /** A logical run: its prompt (none for one pi started itself), its reducer state, its totals. */
 interface Run {
   readonly ticket: PromptTicket | undefined;
   state: RunState;
   usage: UsageTotals;
+  readonly output: OutputProgress | undefined;
+  forced: ForcedOutcome | undefined;
+  /** The run's limits watcher, from its `agent_start` to its end. */
+  limits: { readonly events: Subject<PiEvent>; readonly subscription: Subscription } | undefined;
   /** pi's last `agent_end` frame of this run and its size: the `raw` of our `agent_end`. */
   endFrame: { readonly raw: Record<string, unknown>; readonly size: number } | undefined;
 }
@@ -40,6 +70,12 @@ export interface RunTrackerOptions {
   readonly abort: () => Promise<void>;
   /** The error a prompt gets once the session is closing or closed; `undefined` while open. */
   readonly closedError: () => Error | undefined;
+  /** Host tools and the run's result tool. */
+  readonly hostCalls: HostCalls;
+  /** The session's run limits (a prompt's own win, field by field). */
+  readonly limits?: RunLimits | undefined;
+  /** The clock of the limits' timers. */
+  readonly scheduler?: SchedulerLike | undefined;
 }
 
 /**
@@ -59,6 +95,8 @@ export class RunTracker {
   readonly #commands = new Subscription();
   #finished = 0;
   #ended = false;
+  /** The budget that was spent (`exceedBudget`): every later prompt is refused. */
+  #budget: LimitBreach | undefined;
   /** pi's `agent_start` frame being handled: the `raw` of ours. */
   #startFrame: { readonly raw: Record<string, unknown>; readonly size: number } | undefined;
 
@@ -82,10 +120,10 @@ export class RunTracker {
   }
 
   /** Queues a prompt; it is sent when no run is going. */
-  submit(message: string, images: readonly PromptImage[] | undefined, listener?: RunListener): PromptTicket {
-    const ticket = new PromptTicket(message, images);
+  submit(message: string, options: RunOptions, listener?: RunListener): PromptTicket {
+    const ticket = new PromptTicket(message, options);
     if (listener) ticket.listeners.add(listener);
-    const closed = this.#options.closedError();
+    const closed = this.#options.closedError() ?? (this.#budget && new PiLimitError(this.#budget));
     if (closed) {
       ticket.fail(closed);
       return ticket;
@@ -101,12 +139,12 @@ export class RunTracker {
    * happen, then its result; unsubscribing before the end cancels it (dropped if queued, else
    * aborted). `prompt$()` is its events, `prompt()` its result.
    */
-  run$(message: string, images: readonly PromptImage[] | undefined, withEvents = true): Observable<RunUpdate> {
+  run$(message: string, options: RunOptions, withEvents = true): Observable<RunUpdate> {
     return new Observable<RunUpdate>((subscriber) => {
       let finished = false;
       // Without events (prompt()'s fold needs only the result) nobody here could answer a request.
       const listener = withEvents ? { next: (event: PiEvent) => subscriber.next({ kind: 'event', event }) } : undefined;
-      const ticket = this.submit(message, images, listener);
+      const ticket = this.submit(message, options, listener);
       const result = ticket.result$.subscribe({
         next: (value) => subscriber.next({ kind: 'result', result: value }),
         error: (error: unknown) => {
@@ -130,9 +168,9 @@ export class RunTracker {
    * rejects with `signal.reason` at once, a queued prompt is dropped, a started run is aborted;
    * an aborted signal sends nothing.
    */
-  prompt(message: string, images: readonly PromptImage[] | undefined, signal: AbortSignal | undefined): Promise<RunResult> {
+  prompt(message: string, options: RunOptions, signal: AbortSignal | undefined): Promise<RunResult> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const result$ = this.run$(message, images, false).pipe(
+    const result$ = this.run$(message, options, false).pipe(
       filter((update) => update.kind === 'result'),
       map((update) => update.result),
     );
@@ -147,7 +185,7 @@ export class RunTracker {
    */
   async input(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
     if (!this.#run && this.#queue.length === 0 && this.#options.store.status === 'idle') {
-      const ticket = this.submit(message, images);
+      const ticket = this.submit(message, { images });
       ticket.result.catch(() => undefined);
       await ticket.accepted;
       return;
@@ -174,8 +212,39 @@ export class RunTracker {
     if (!ticket) return;
     this.#options.store.patch({ queuedPrompts: this.#queue.length });
     const run = this.#open(ticket, false);
+    this.#send(run, ticket, ticket.message, ticket.images);
+  }
+
+  /**
+   * Ends the current run the way pidriver decided (a limit, structured output that never fit):
+   * aborts pi's run; its end then reports `outcome`.
+   */
+  force(outcome: ForcedOutcome): void {
+    const run = this.#run;
+    if (!run || run.forced) return;
+    run.forced = outcome;
+    if (run.state.piEnded && !run.state.retryPending) return; // ending anyway
+    this.#step(run, { kind: 'cancel' });
+  }
+
+  /**
+   * A budget over this session is spent (`PiSessionManager`'s `limits`): the run going on ends as
+   * `limit`, queued prompts and every later one reject with `PiLimitError`.
+   */
+  exceedBudget(breach: LimitBreach): void {
+    if (this.#budget) return;
+    this.#budget = breach;
+    const error = new PiLimitError(breach);
+    for (const ticket of this.#queue.drain()) ticket.fail(error);
+    this.#options.store.patch({ queuedPrompts: 0 });
+    this.force({ reason: 'limit', limit: breach.limit, errorMessage: breach.message });
+  }
+
+  /** Writes a run's prompt (the first, or a structured-output follow-up). */
+  #send(run: Run, ticket: PromptTicket, message: string, images: readonly PromptImage[] | undefined): void {
+    const text = this.#options.hostCalls.offerOutput(run.output?.request.spec, message);
     this.#sending = run;
-    const prompt = { type: 'prompt', message: ticket.message, ...(ticket.images ? { images: ticket.images.map((image) => ({ ...image })) } : {}) };
+    const prompt = { type: 'prompt', message: text, ...(images ? { images: images.map((image) => ({ ...image })) } : {}) };
     const sent = this.#options.channel.request$(prompt).subscribe({
       next: (data) => {
         ticket.accept();
@@ -187,7 +256,14 @@ export class RunTracker {
       error: (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
         ticket.refuse(failure);
-        if (this.#run !== run || run.state.started) return; // the run goes on; its end settles the result
+        if (this.#run !== run) return;
+        if (run.output !== undefined && run.output.failures > 0) {
+          // The follow-up asking for the result was refused: the run ends without one.
+          run.forced = { reason: 'error', errorCode: outputErrorCode(run.output), errorMessage: failure.message };
+          this.#finish(run, undefined);
+          return;
+        }
+        if (run.state.started) return; // the run goes on; its end settles the result
         this.#drop(run, failure);
       },
     });
@@ -255,14 +331,21 @@ export class RunTracker {
   failAll(error: Error): void {
     this.#commands.unsubscribe();
     const run = this.#run;
+    if (run) this.#closeOutput(run);
     this.#run = undefined;
     this.#options.events.runListeners = undefined;
     for (const ticket of [...(run?.ticket ? [run.ticket] : []), ...this.#queue.drain()]) ticket.fail(error);
   }
 
   #open(ticket: PromptTicket | undefined, acked: boolean): Run {
-    const run: Run = { ticket, state: newRun(acked), usage: UsageTotals.ZERO, endFrame: undefined };
+    const output = ticket?.output && { request: ticket.output, failures: 0, invalid: false, lastError: undefined, value: undefined };
+    const run: Run = { ticket, state: newRun(acked), usage: UsageTotals.ZERO, endFrame: undefined, output, forced: undefined, limits: undefined };
     this.#run = run;
+    this.#options.hostCalls.output = output && {
+      spec: output.request.spec,
+      onCall: (args) => this.#onOutputCall(run, args),
+      onFailedCall: (text) => this.#onFailedOutputCall(run, text),
+    };
     this.#options.events.runListeners = ticket?.listeners;
     this.#options.normalizer.startRun();
     this.#options.store.patch({ status: 'running' });
@@ -297,6 +380,7 @@ export class RunTracker {
         );
         return;
       case 'announceStart':
+        this.#watchLimits(run);
         this.#options.events.startWindow();
         this.#options.events.emit({ type: 'agent_start', ...this.#options.startFields(), raw: this.#startFrame?.raw }, this.#startFrame?.size ?? 64);
         return;
@@ -309,18 +393,72 @@ export class RunTracker {
     }
   }
 
+  /** A call of the run's result tool: recorded when its arguments fit the schema, else a tool error (and a failed try). */
+  #onOutputCall(run: Run, args: unknown): HostCallAnswer {
+    const progress = run.output;
+    if (this.#run !== run || !progress) return toolError('No result is expected now.');
+    if (progress.value) return { kind: 'result', content: [{ type: 'text', text: 'The result was already recorded.' }], terminate: true };
+    const parsed = progress.request.schema.safeParse(args);
+    if (parsed.success) {
+      progress.value = { output: parsed.data };
+      return { kind: 'result', content: [{ type: 'text', text: 'Result recorded.' }], terminate: true };
+    }
+    // Counted as a failed try when its tool_end arrives (as are those pi's own schema check refuses).
+    return toolError(`Invalid result: ${describeIssues(parsed.error)}. Call ${progress.request.spec.name} again with arguments that fit its schema.`);
+  }
+
+  /** A call of the result tool failed: one failed try; the last one allowed ends the run. */
+  #onFailedOutputCall(run: Run, text: string): void {
+    const progress = run.output;
+    if (this.#run !== run || !progress || progress.value) return;
+    progress.invalid = true;
+    progress.failures++;
+    progress.lastError = text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
+    if (progress.failures >= progress.request.maxAttempts) {
+      this.force({ reason: 'error', errorCode: 'structured_output_invalid', errorMessage: progress.lastError });
+    }
+  }
+
+  /**
+   * A structured-output run that ended without a valid result asks again (a new prompt, in the
+   * same run) while it has tries left. Whether it did.
+   */
+  #askAgain(run: Run, wouldBe: RunResult['reason']): boolean {
+    const progress = run.output;
+    if (!progress || progress.value || run.forced || wouldBe !== 'completed' || !run.ticket) return false;
+    progress.failures++;
+    if (progress.failures >= progress.request.maxAttempts) {
+      run.forced = {
+        reason: 'error',
+        errorCode: outputErrorCode(progress),
+        errorMessage: progress.lastError ?? `the model did not call ${progress.request.spec.name}`,
+      };
+      return false;
+    }
+    run.state = { ...newRun(false), started: true };
+    this.#send(run, run.ticket, askAgainText(progress.lastError), undefined);
+    return true;
+  }
+
   /** `outcome`: what omp's `prompt_result` said, when the last assistant message doesn't tell. */
   #finish(run: Run, outcome: RunOutcome | undefined): void {
-    this.#finished++;
     const summary = this.#options.normalizer.lastAssistant;
-    const reason = summary ? endReason(summary.stopReason) : (outcome?.reason ?? 'completed');
-    const errorMessage = summary?.errorMessage ?? outcome?.errorMessage;
+    const piReason = summary ? endReason(summary.stopReason) : (outcome?.reason ?? 'completed');
+    if (this.#askAgain(run, piReason)) return;
+    this.#finished++;
+    const forced = run.forced;
+    const reason = forced?.reason ?? piReason;
+    const errorMessage = forced ? forced.errorMessage : (summary?.errorMessage ?? outcome?.errorMessage);
     const result: RunResult = {
       finalText: summary?.text ?? '',
       reason,
       usage: run.usage,
-      ...(reason === 'error' && errorMessage ? { errorMessage } : {}),
+      ...((reason === 'error' || forced) && errorMessage ? { errorMessage } : {}),
+      ...(forced?.errorCode ? { errorCode: forced.errorCode } : {}),
+      ...(forced?.limit ? { limit: forced.limit } : {}),
+      ...(run.output?.value ? { output: run.output.value.output } : {}),
     };
+    this.#closeOutput(run);
     if (run.state.started) {
       this.#ended = true;
       // Still the current run (prompt$ sees it); `raw` is pi's own last agent_end of the run.
@@ -335,14 +473,49 @@ export class RunTracker {
     this.startNext();
   }
 
+  /** The run's result tool is no longer offered, and its limits no longer watched. */
+  #closeOutput(run: Run): void {
+    if (run.limits) {
+      this.#options.events.watcher = undefined;
+      run.limits.subscription.unsubscribe();
+      run.limits = undefined;
+    }
+    if (!run.output) return;
+    this.#options.hostCalls.output = undefined;
+  }
+
+  /** From its `agent_start`, the run's events go through its limits; the first breach ends it as `limit`. */
+  #watchLimits(run: Run): void {
+    const limits = { ...this.#options.limits, ...run.ticket?.limits };
+    if (Object.keys(limits).length === 0) return;
+    const events = new Subject<PiEvent>();
+    const subscription = events.pipe(watchRunLimits(limits, this.#options.scheduler)).subscribe((breach) => {
+      if (this.#run === run) this.force({ reason: 'limit', limit: breach.limit, errorMessage: breach.message });
+    });
+    run.limits = { events, subscription };
+    this.#options.events.watcher = events;
+  }
+
   /** The prompt was refused before its run started: no run after all. */
   #drop(run: Run, failure: Error): void {
+    this.#closeOutput(run);
     this.#run = undefined;
     this.#options.events.runListeners = undefined;
     this.#options.store.patch({ status: 'idle' });
     run.ticket?.fail(failure);
     this.startNext();
   }
+}
+
+/** The longest validation message kept for `errorMessage` and the follow-up. */
+const MAX_ERROR_CHARS = 1_000;
+
+function outputErrorCode(progress: OutputProgress): string {
+  return progress.invalid ? 'structured_output_invalid' : 'structured_output_missing';
+}
+
+function toolError(text: string): HostCallAnswer {
+  return { kind: 'result', content: [{ type: 'text', text }], isError: true };
 }
 
 function endReason(stopReason: string | undefined): RunResult['reason'] {

@@ -16,6 +16,8 @@ export class SessionEvents {
   #seq = 0;
   /** The current run's `prompt$()` subscribers: they get every published event too. */
   #runListeners: ReadonlySet<RunListener> | undefined;
+  /** The current run's own watcher (its limits): gets every event without counting as a subscriber of `events$`. */
+  #watcher: RunListener | undefined;
 
   /** See `PiSession.events$`. */
   readonly events$: Observable<PiEvent>;
@@ -59,7 +61,13 @@ export class SessionEvents {
     this.#hub.next(stamped, bytes);
     const listeners = this.#runListeners;
     if (listeners !== undefined && listeners.size > 0) for (const listener of listeners) listener.next(stamped);
+    this.#watcher?.next(stamped);
     return stamped;
+  }
+
+  /** The current run's watcher (`undefined`: none); see {@link RunTracker}'s limits. */
+  set watcher(watcher: RunListener | undefined) {
+    this.#watcher = watcher;
   }
 
   /** Who else gets every event: the current run's `prompt$()` subscribers (`undefined` between runs). */

@@ -1,14 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { asyncScheduler, Subscription } from 'rxjs';
 import { askHost } from '../policies/askHost.js';
-import type { PolicySession } from '../policies/types.js';
 import { EventNormalizer } from '../protocol/EventNormalizer.js';
 import type { PiStateData } from '../protocol/frames.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { CommandChannel } from './CommandChannel.js';
 import { FrameRouter } from './FrameRouter.js';
+import { HostCalls } from './HostCalls.js';
 import { InteractionDesk } from './InteractionDesk.js';
-import type { PiSessionOptions } from './PiSession.js';
+import type { PiSession, PiSessionOptions } from './PiSession.js';
 import { RunTracker } from './RunTracker.js';
 import { SessionEvents } from './SessionEvents.js';
 import { SessionLifecycle } from './SessionLifecycle.js';
@@ -19,8 +20,8 @@ const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 10_000, maxBytes: 16 * 1024 * 
 
 /** What the facade gives its parts. @internal */
 export interface SessionHooks {
-  /** The session, as policies' host callbacks see it. */
-  readonly session: PolicySession;
+  /** The session, as policies' host callbacks and host tools see it. */
+  readonly session: PiSession;
   /** Writes a command to pi (and marks activity). */
   readonly write: (command: object) => Promise<void>;
   /** Marks activity (a line in). */
@@ -46,6 +47,7 @@ export interface SessionAssembly {
   readonly desk: InteractionDesk;
   readonly runs: RunTracker;
   readonly lifecycle: SessionLifecycle;
+  readonly hostCalls: HostCalls;
 }
 
 /**
@@ -94,6 +96,16 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     timeoutMs: config.requestTimeoutMs,
     scheduler,
   });
+  const hostCalls = new HostCalls({
+    tools: options.tools ?? [],
+    nonce: options.nonce ?? randomBytes(16).toString('hex'),
+    session: hooks.session,
+    isOmp: () => dialect.capabilities.dialect === 'omp',
+    openTools: () => normalizer.openTools,
+    request$: (command) => channel.request$(command),
+    write: hooks.write,
+    onError: (code, message) => events.emit({ type: 'error', code, fatal: false, message, raw: undefined }, message.length),
+  });
   const desk = new InteractionDesk({
     sessionId,
     policy: options.policy ?? askHost(),
@@ -115,6 +127,9 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     onPiState: hooks.applyState,
     abort: hooks.abort,
     closedError: () => late.lifecycle?.closedError(),
+    hostCalls,
+    limits: options.limits,
+    scheduler,
   }));
   const router = new FrameRouter({
     config,
@@ -125,6 +140,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     desk,
     dialect,
     normalizer,
+    hostCalls,
     write: hooks.write,
     onUsage: hooks.onUsage,
   });
@@ -144,5 +160,5 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     subscriptions: new Subscription(),
     onTerminated: hooks.onTerminated,
   }));
-  return { events, store, channel, dialect, desk, runs, lifecycle };
+  return { events, store, channel, dialect, desk, runs, lifecycle, hostCalls };
 }

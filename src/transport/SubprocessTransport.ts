@@ -14,6 +14,7 @@ import { secretsOf } from './redactSecrets.js';
 import { resolveBinary } from './resolveBinary.js';
 import { StderrTail } from './StderrTail.js';
 import { newTreeId, unwatchPiGroup, watchPiGroup } from './watchdog.js';
+import { writeMcpConfig } from './writeMcpConfig.js';
 
 export interface SubprocessTransportOptions {
   /** Working directory of pi (the project the agent works in). */
@@ -211,7 +212,8 @@ export class SubprocessTransport implements PiTransport {
     const resolved = await resolveBinary(config.binary, { cwd: process.cwd(), pathEnv: env['PATH'], runtime: config.runtime });
     const prompts = await writePromptFiles(config);
     this.#removePromptFiles = prompts.remove;
-    const [, ...args] = prompts.config.toArgv({ dialect });
+    const [, ...args] = prompts.config.toArgv({ dialect, version: this.#detected.version });
+    await writeMcpConfig(config, { agentDir: env['PI_CODING_AGENT_DIR'], dialect });
     return { file: resolved.file, args: [...resolved.prefixArgs, ...args], env, shown: resolved.resolvedPath };
   }
 

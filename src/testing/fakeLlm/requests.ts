@@ -43,6 +43,7 @@ interface Conversation {
   readonly lastUserText: string;
   readonly toolResults: readonly string[];
   readonly scenario: string;
+  readonly scenarioText: string;
 }
 
 export function readConversation(body: unknown): Conversation {
@@ -54,8 +55,17 @@ export function readConversation(body: unknown): Conversation {
     .slice(lastUser + 1)
     .filter((message) => message['role'] === 'tool')
     .map((message) => textOf(message['content']));
-  const scenario = SCENARIO_TOKEN.exec(lastUserText)?.[1] ?? 'text';
-  return { roles, lastUserText, toolResults, scenario };
+  // pidriver's structured-output follow-up ("…call the submit_result tool now…") carries no token:
+  // the scenario is the one of the user message before it.
+  const followUp = lastUserText.includes('submit_result') && !SCENARIO_TOKEN.test(lastUserText);
+  const source = followUp
+    ? (messages
+        .filter((message) => message['role'] === 'user')
+        .map((message) => textOf(message['content']))
+        .findLast((text) => SCENARIO_TOKEN.test(text)) ?? '')
+    : lastUserText;
+  const scenario = SCENARIO_TOKEN.exec(source)?.[1] ?? 'text';
+  return { roles, lastUserText, toolResults, scenario, scenarioText: source };
 }
 
 export function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {

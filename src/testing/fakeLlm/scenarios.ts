@@ -37,7 +37,52 @@ const TOOL_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenario
     }),
   ],
   ['tool-ask', () => ({ toolCalls: [{ id: 'call_ask_1', name: 'ask_user', arguments: { question: 'Favourite colour?' } }] })],
+  [
+    'tool-call',
+    (request) => ({ toolCalls: [{ id: 'call_tool_1', name: override(request, 'tool') ?? 'bash', arguments: jsonOverride(request, 'args') ?? {} }] }),
+  ],
 ]);
+
+/** The result tool of pidriver's structured output. */
+const RESULT_TOOL = 'submit_result';
+
+/** Scenarios that call a tool at every step, or decide by step themselves. */
+const STEP_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, ScenarioFn>([
+  // Never stops calling the tool: for run limits.
+  [
+    'tool-loop',
+    (request) => ({
+      toolCalls: [
+        {
+          id: `call_loop_${request.step + 1}`,
+          name: override(request, 'tool') ?? 'bash',
+          arguments: jsonOverride(request, 'args') ?? { command: 'echo loop' },
+        },
+      ],
+    }),
+  ],
+  // Structured output: submits [[args:…]] at once.
+  ['result', (request) => (request.step === 0 ? resultCall(request, 'args', 1) : { text: 'Done.' })],
+  // Submits [[bad:…]] first, then [[args:…]] after the tool error.
+  ['result-retry', (request) => (request.step === 0 ? resultCall(request, 'bad', 1) : request.step === 1 ? resultCall(request, 'args', 2) : { text: 'Done.' })],
+  // Answers in prose; submits [[args:…]] only when pidriver asks again.
+  [
+    'result-prose',
+    (request) =>
+      !isFollowUp(request) ? { text: 'It is Paris, with about two million people.' } : request.step === 0 ? resultCall(request, 'args', 1) : { text: 'Done.' },
+  ],
+  // Never gets it right: submits [[bad:…]] at every step.
+  ['result-never', (request) => resultCall(request, 'bad', request.step + 1)],
+]);
+
+function resultCall(request: FakeLlmRequest, key: string, index: number): FakeReply {
+  return { toolCalls: [{ id: `call_result_${index}`, name: RESULT_TOOL, arguments: jsonOverride(request, key) ?? {} }] };
+}
+
+/** pidriver asked again for the structured result (its follow-up names the result tool). */
+function isFollowUp(request: FakeLlmRequest): boolean {
+  return request.lastUserText.includes(RESULT_TOOL) && !/\bscenario:/.test(request.lastUserText);
+}
 
 const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, ScenarioFn>([
   ['text', (request) => ({ text: textOverride(request) ?? DEFAULT_TEXT })],
@@ -66,7 +111,10 @@ const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenari
  * The built-in scenario table: the reply the fake server sends when no `script` overrides it.
  *
  * The scenario comes from `request.scenario` (`text`, `think`, `tool-bash`, `tool-read`, `tool-two`,
- * `tool-ask`, `slow[:N[:MS]]`, `long[:N]`, `echo[:N]`, `http500`, `http401`, `http429`, `http400`,
+ * `tool-ask`, `tool-call` (`[[tool:NAME]]` with `[[args:{json}]]`), `tool-loop` (calls that tool at
+ * every step, forever), the structured-output ones `result` (submits `[[args:…]]`), `result-retry`
+ * (`[[bad:…]]` first, then `[[args:…]]`), `result-prose` (prose, then `[[args:…]]` when asked
+ * again), `result-never` (`[[bad:…]]` at every step), `slow[:N[:MS]]`, `long[:N]`, `echo[:N]`, `http500`, `http401`, `http429`, `http400`,
  * `flaky500`, `cut`, `length`, `hang`). `echo[:N]` replies with the last user message itself, in
  * at most N deltas (default 4). Tool scenarios at step ≥ 1 reply `Tool said: ` + the JSON array of the
  * tool results. Overrides in the user text: `[[cmd:…]]` (tool-bash command), `[[path:…]]` (tool-read
@@ -84,6 +132,8 @@ export function scenarioReply(request: FakeLlmRequest): FakeReply {
 function baseScenarioReply(request: FakeLlmRequest): FakeReply {
   const [name = 'text', ...rawParams] = request.scenario.split(':');
   const params = rawParams.map(Number);
+  const stepScenario = STEP_SCENARIOS.get(name);
+  if (stepScenario !== undefined) return stepScenario(request, params);
   const toolScenario = TOOL_SCENARIOS.get(name);
   if (toolScenario !== undefined) {
     return request.step === 0 ? toolScenario(request, params) : toolResultsReply(request);
@@ -97,13 +147,26 @@ function toolResultsReply(request: FakeLlmRequest): FakeReply {
   return { text: ['Tool said: ', JSON.stringify(request.toolResults)] };
 }
 
-/** The text between `[[<key>:` and the next `]]` in the last user message. */
+/** The text between `[[<key>:` and the next `]]` in the scenario's user message. */
 function override(request: FakeLlmRequest, key: string): string | undefined {
-  const start = request.lastUserText.indexOf(`[[${key}:`);
+  const text = request.scenarioText;
+  const start = text.indexOf(`[[${key}:`);
   if (start < 0) return undefined;
   const from = start + key.length + 3;
-  const end = request.lastUserText.indexOf(']]', from);
-  return end < 0 ? undefined : request.lastUserText.slice(from, end);
+  const end = text.indexOf(']]', from);
+  return end < 0 ? undefined : text.slice(from, end);
+}
+
+/** `[[<key>:{json}]]` parsed (`undefined` when absent or not a JSON object). */
+function jsonOverride(request: FakeLlmRequest, key: string): Record<string, unknown> | undefined {
+  const text = override(request, key);
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `[[text:…]]` split into word deltas (each whitespace starts a new delta), so it still streams. */

@@ -63,6 +63,7 @@ function recordRequest(state: ServerState, req: IncomingMessage, body: unknown):
     roles: conversation.roles,
     tools: toolNamesOf(body),
     lastUserText: conversation.lastUserText,
+    scenarioText: conversation.scenarioText,
     toolResults: conversation.toolResults,
     body,
     headers: flattenHeaders(req.headers),

@@ -24,6 +24,12 @@ export interface FakeLlmRequest {
   readonly tools: readonly string[];
   /** Text of the last user message (text parts joined with `\n`). */
   readonly lastUserText: string;
+  /**
+   * The user message the scenario and its `[[key:…]]` overrides are read from: the last one,
+   * except after pidriver's structured-output follow-up (which names `submit_result` and has no
+   * `scenario:` token), where it is the last user message before it that has one.
+   */
+  readonly scenarioText: string;
   /** Text content of the `role:"tool"` messages after the last user message, in order. */
   readonly toolResults: readonly string[];
   /** The parsed JSON body. */
