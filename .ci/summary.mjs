@@ -15,7 +15,7 @@ import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Opt-in specs that skip unless their PIDRIVER_E2E_* variable is set (they install other pis). */
-export const OPTIONAL_SKIPS = ['spec/dialects/omp.e2e.spec.ts', 'spec/dialects/pi1.e2e.spec.ts'];
+export const OPTIONAL_SKIPS = ['spec/dialects/omp.e2e.spec.ts', 'spec/dialects/pi1.e2e.spec.ts', 'spec/dialects/pi1.mcp.e2e.spec.ts'];
 
 /**
  * Counts a vitest JSON report.

@@ -272,6 +272,14 @@ describe('POST routes', () => {
     expect((await rawRequest(bridge.port, '/abort', { method: 'POST' })).status).toBe(200); // an empty body is {}
   });
 
+  it('a prompt refused by a spent budget is 429 with code PI_LIMIT', async () => {
+    const { session, bridge } = await serve();
+    session.exceedBudget({ limit: 'maxCostUsd', max: 1, actual: 1.5, message: 'the sessions cost $1.50 (maxCostUsd: $1.00)' });
+    const refused = await postJson(bridge.port, '/prompt', { text: 'hi' });
+    expect(refused.status).toBe(429);
+    expect(refused.json).toMatchObject({ code: 'PI_LIMIT', error: expect.stringContaining('maxCostUsd') });
+  });
+
   it.each([
     ['prompt', {}, 'text'],
     ['prompt', { text: 42 }, 'text'],

@@ -8,6 +8,10 @@
  * Skipped (with the reason) when not enabled or when the install fails.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { PiClient } from '../../src/session/PiClient.js';
+import { startFakePiEnv } from '../../src/testing/fakePiEnv.js';
+import { hostTool } from '../../src/tools/hostTool.js';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import type { FakePiEnv } from '../../src/testing/fakePiEnv.js';
@@ -52,5 +56,31 @@ describe('pi 1.x e2e', () => {
     expect(sent.filter((type) => type === 'get_state')).toHaveLength(1);
     expect(wire.some((record) => record.dir === 'out' && record.line.includes('"type":"agent_settled"'))).toBe(true);
     await recording.close();
+  });
+
+  it('host tools, structured output and run limits work as on pi 0.73', async () => {
+    const tenv = await startFakePiEnv();
+    try {
+      const client = new PiClient({ config: tenv.config.with({ binary: pi1.binary, runtime: pi1.runtime }), approve: 'none' });
+      const lookup = hostTool({
+        name: 'lookup_stock',
+        description: 'Looks up how many units of a SKU are in stock.',
+        parameters: z.object({ sku: z.string() }),
+        execute: ({ sku }) => `12 units of ${sku}`,
+      });
+      const session = await client.start({ cwd: tenv.cwd, tools: [lookup], limits: { maxTurns: 3 } });
+      sessions.push(session);
+      const tool = await session.prompt('scenario:tool-call [[tool:lookup_stock]] [[args:{"sku":"A-1"}]]');
+      expect(tool.finalText).toContain('12 units of A-1');
+      const City = z.object({ city: z.string(), population: z.number() });
+      const out = await session.prompt('scenario:result-prose [[args:{"city":"Paris","population":2100000}]]', { output: City });
+      expect(out).toMatchObject({ reason: 'completed', output: { city: 'Paris', population: 2_100_000 } });
+      await expect(session.prompt('scenario:tool-loop [[tool:lookup_stock]] [[args:{"sku":"B"}]]')).resolves.toMatchObject({
+        reason: 'limit',
+        limit: 'maxTurns',
+      });
+    } finally {
+      await tenv.close();
+    }
   });
 });

@@ -351,6 +351,8 @@ function errorStatus(error: unknown): number {
       return 503;
     case 'PI_TIMEOUT':
       return 504;
+    case 'PI_LIMIT':
+      return 429; // a spent budget: no prompt runs until the host gives the session a new one
     default:
       return error.name === 'PiCommandError' ? 409 : 500;
   }

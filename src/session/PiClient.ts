@@ -113,7 +113,7 @@ export class PiClient {
     const detected = this.#options.transportFactory && !config.dialect ? undefined : await detectPi(config);
     if (detected && !config.dialect) config = config.with({ dialect: detected.dialect });
     const approve = options.approve ?? this.#options.approve ?? DEFAULT_APPROVE;
-    const tools = options.tools ?? this.#options.tools ?? [];
+    const tools = checkHostTools(options.tools ?? this.#options.tools ?? []);
     const limits = options.limits ?? this.#options.limits;
     if (limits !== undefined) validateRunLimits(limits, 'limits');
     const nonce = randomBytes(16).toString('hex');
@@ -152,6 +152,19 @@ export class PiClient {
     if (options.task !== undefined && options.sendInitial !== false) session.startInitialRun(options.task);
     return session;
   }
+}
+
+/** `tools` holds {@link hostTool} values (the built-in tools' allowlist is `config.tools`). */
+function checkHostTools(tools: readonly AnyHostTool[]): readonly AnyHostTool[] {
+  if (!Array.isArray(tools)) throw new PiConfigError('tools must be an array of hostTool(…) values', { field: 'tools' });
+  for (const tool of tools as readonly unknown[]) {
+    const candidate = tool as Partial<AnyHostTool> | null;
+    if (typeof candidate !== 'object' || candidate === null || typeof candidate.execute !== 'function' || typeof candidate.jsonSchema !== 'object') {
+      const hint = typeof tool === 'string' ? ` (to choose pi's built-in tools, use config.tools: ['${tool}'])` : '';
+      throw new PiConfigError(`tools: ${JSON.stringify(tool) ?? String(tool)} is not a host tool; make one with hostTool(…)${hint}`, { field: 'tools' });
+    }
+  }
+  return tools;
 }
 
 /** The working directory: a local directory, or with a launcher an absolute path on the other side. */
