@@ -125,6 +125,16 @@ export default tseslint.config(
   ),
   layer(['src/config/**'], [{ group: ['**/session/**'], message: 'config is read by sessions, never the other way round' }]),
   layer(
+    ['src/tools/**'],
+    [
+      SPAWN,
+      {
+        group: ['**/transport/**', '**/manager/**', '**/bridge/**', '**/browser/**'],
+        message: 'tool definitions are data and zod schemas: the session runs them, they never reach a process',
+      },
+    ],
+  ),
+  layer(
     ['src/wire/**'],
     [
       {

@@ -25,8 +25,9 @@ export type { DetectedPi } from './transport/detectDialect.js';
 
 // Tools the agent calls and the host runs; run limits.
 export { hostTool } from './tools/hostTool.js';
-export type { HostTool, HostToolContext, HostToolResult } from './tools/hostTool.js';
+export type { HostTool, HostToolContent, HostToolContext, HostToolResult } from './tools/hostTool.js';
 export { budget } from './limits/budget.js';
+export { watchRunLimits } from './limits/watchRunLimits.js';
 export type { LimitBreach, LimitName, RunLimits } from './limits/RunLimits.js';
 
 // Configuration.

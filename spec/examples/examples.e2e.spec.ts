@@ -12,6 +12,7 @@ import { main as mergeSessions } from '../../examples/merge-sessions.js';
 import { main as policies } from '../../examples/policies.js';
 import { main as streamToTerminal } from '../../examples/stream-to-terminal.js';
 import { main as switchmapCancel } from '../../examples/switchmap-cancel.js';
+import { main as tools } from '../../examples/tools.js';
 import { descendantsOf } from '../../src/transport/processTree.js';
 import { isProcessAlive, waitFor } from '../helpers/realPi.js';
 
@@ -84,6 +85,38 @@ describe.concurrent('examples', () => {
     }
     expect(text).toContain('alpha → completed: "the newer question wins"');
     expect(text).not.toContain('alpha → cancelled');
+  });
+
+  it('tools.ts: a host tool with progress, a typed structured result after an invalid one, a run stopped by maxTurns', async () => {
+    const printed = (await lines(tools)).split('\n');
+    const limit = printed.indexOf('3. run limit');
+    expect(printed.slice(0, limit)).toEqual([
+      '1. host tool',
+      '  ▶ lookup_stock {"sku":"A-100"}',
+      '  … checking the warehouse for A-100…',
+      '  ◀ lookup_stock: 12 units of A-100',
+      '  answer: Tool said: ["12 units of A-100"]',
+      '  ▶ lookup_stock {"sku":"a100"}',
+      expect.stringMatching(/^ {2}◀ lookup_stock \(error\): .*\bsku\b/),
+      '2. structured output',
+      '  ▶ submit_result {"sku":"A-100","units":"twelve","reorder":false}',
+      expect.stringMatching(/^ {2}◀ submit_result \(error\): .*\bunits\b/),
+      '  ▶ submit_result {"sku":"A-100","units":12,"reorder":false}',
+      '  ◀ submit_result: Result recorded.',
+      '  output: 12 units of A-100, reorder: false',
+      '  reason: completed',
+    ]);
+    // The looping run: its tool calls (how far the third turn gets before the abort lands may vary), then its end.
+    const looping = printed.slice(limit + 1, -2);
+    expect(looping.slice(0, 6)).toEqual(
+      Array.from({ length: 2 }, () => [
+        '  ▶ lookup_stock {"sku":"B-200"}',
+        '  … checking the warehouse for B-200…',
+        '  ◀ lookup_stock: 0 units of B-200',
+      ]).flat(),
+    );
+    for (const line of looping) expect(line).toMatch(/lookup_stock|B-200/);
+    expect(printed.slice(-2)).toEqual(['  reason: limit, limit: maxTurns: the run used 3 turns (maxTurns: 2)', '  next run: completed, "Still here."']);
   });
 
   it('policies.ts: the CI policy denies, askHost and respond() allow', async () => {

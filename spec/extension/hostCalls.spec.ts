@@ -45,7 +45,7 @@ function load(env: Partial<Record<(typeof ENV)[number], string>>) {
     setActiveTools: (names: string[]) => (active = names),
   };
   approvalExtension(api as unknown as ExtensionAPI);
-  return { tools, active: () => active, input: (event: Partial<InputEvent>) => onInput!({ type: 'input', text: '', source: 'rpc', ...event } as InputEvent) };
+  return { tools, active: () => active, input: (event: Partial<InputEvent>) => onInput!({ type: 'input', text: '', source: 'rpc', ...event }) };
 }
 
 function dialogs(answers: (string | undefined)[]) {

@@ -89,6 +89,16 @@ const RULES: Record<string, { readonly forbidden: readonly string[]; readonly al
     ],
     allowed: ['../protocol/events.js', '../rx/longTimer.js', '../usage/UsageTotals.js', '../errors.js', './RunLimits.js', 'zod', 'rxjs'],
   },
+  'src/tools': {
+    forbidden: [
+      '../transport/SubprocessTransport.js',
+      '../manager/PiSessionManager.js',
+      '../bridge/sessionHandler.js',
+      '../browser/connectSession.js',
+      'execa',
+    ],
+    allowed: ['../errors.js', '../protocol/hostCalls.js', './hostTool.js', 'zod', 'rxjs'],
+  },
   'src/rx': {
     forbidden: ['../protocol/events.js', '../session/types.js', '../usage/UsageTotals.js', 'node:timers', 'zod'],
     allowed: ['../errors.js', './longTimer.js', 'rxjs'],

@@ -116,7 +116,7 @@ export const AgentEndEventSchema = z.object({
   errorMessage: z.string().optional(),
   /** What ended the run, when pidriver did: `structured_output_invalid`, `structured_output_missing`. */
   errorCode: z.string().optional(),
-  /** The limit that ended the run, when `reason` is `limit` because of one (`maxTurns`, `maxTokens`, `maxCostUsd`, `stallTimeoutMs`). */
+  /** The limit that ended the run, when `reason` is `limit` because of one (`maxTurns`, `maxTokens`, `maxCostUsd`, `stallTimeoutMs`, `toolStallTimeoutMs`). */
   limit: z.string().optional(),
   /** The run's structured output (`prompt(text, { output })`), validated by its schema. */
   output: z.unknown().optional(),

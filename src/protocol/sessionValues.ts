@@ -44,7 +44,7 @@ export interface RunResult<O = unknown> {
   readonly errorMessage?: string;
   /** What ended the run, when pidriver did: `structured_output_invalid` (the model's last result did not fit the schema), `structured_output_missing` (it never called the result tool). */
   readonly errorCode?: string;
-  /** The limit that ended the run (`reason: 'limit'`): `maxTurns`, `maxTokens`, `maxCostUsd` or `stallTimeoutMs`. */
+  /** The limit that ended the run (`reason: 'limit'`): `maxTurns`, `maxTokens`, `maxCostUsd`, `stallTimeoutMs` or `toolStallTimeoutMs` (a `LimitName`). */
   readonly limit?: string;
   /** The structured output of `prompt(text, { output })`, parsed by its schema; set when the model submitted a valid result. */
   readonly output?: O;

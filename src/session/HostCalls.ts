@@ -89,18 +89,25 @@ export class HostCalls {
    */
   offerOutput(output: ToolSpec | undefined, message: string): string {
     if (this.#options.isOmp()) {
-      if (output === undefined && !this.#ompOffered) return message;
-      this.#ompOffered = output !== undefined;
-      const tools = output === undefined ? this.specs : [...this.specs, output];
-      this.#commands.add(
-        this.#options.request$({ type: 'set_host_tools', tools }).subscribe({
-          error: (error: unknown) =>
-            this.#options.onError('command_failed', `set_host_tools failed: ${error instanceof Error ? error.message : String(error)}`),
-        }),
-      );
+      if (output !== undefined && !this.#ompOffered) this.#setOmpTools(output);
       return message;
     }
     return output === undefined ? message : withRunMarker(this.#options.nonce, { output }, message);
+  }
+
+  /** The run with a result tool is over: omp's host tools are set back without it (pi's extension drops it at the next prompt). */
+  withdrawOutput(): void {
+    if (this.#ompOffered && this.#options.isOmp()) this.#setOmpTools(undefined);
+  }
+
+  #setOmpTools(output: ToolSpec | undefined): void {
+    this.#ompOffered = output !== undefined;
+    const tools = output === undefined ? this.specs : [...this.specs, output];
+    this.#commands.add(
+      this.#options.request$({ type: 'set_host_tools', tools }).subscribe({
+        error: (error: unknown) => this.#options.onError('command_failed', `set_host_tools failed: ${error instanceof Error ? error.message : String(error)}`),
+      }),
+    );
   }
 
   /** Whether a dialog is one of pidriver's host calls (then {@link onDialog} handles it, and nobody else sees it). */
@@ -282,7 +289,7 @@ function isObservableInputLike(value: unknown): boolean {
     Array.isArray(value) ||
     Symbol.asyncIterator in value ||
     Symbol.iterator in value ||
-    Symbol.observable in value ||
+    (typeof Symbol.observable === 'symbol' && Symbol.observable in value) ||
     '@@observable' in value
   );
 }

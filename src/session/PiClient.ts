@@ -156,8 +156,9 @@ export class PiClient {
 
 /** `tools` holds {@link hostTool} values (the built-in tools' allowlist is `config.tools`). */
 function checkHostTools(tools: readonly AnyHostTool[]): readonly AnyHostTool[] {
-  if (!Array.isArray(tools)) throw new PiConfigError('tools must be an array of hostTool(…) values', { field: 'tools' });
-  for (const tool of tools as readonly unknown[]) {
+  const list: unknown = tools;
+  if (!Array.isArray(list)) throw new PiConfigError('tools must be an array of hostTool(…) values', { field: 'tools' });
+  for (const tool of list as readonly unknown[]) {
     const candidate = tool as Partial<AnyHostTool> | null;
     if (typeof candidate !== 'object' || candidate === null || typeof candidate.execute !== 'function' || typeof candidate.jsonSchema !== 'object') {
       const hint = typeof tool === 'string' ? ` (to choose pi's built-in tools, use config.tools: ['${tool}'])` : '';

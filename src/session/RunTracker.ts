@@ -482,6 +482,7 @@ export class RunTracker {
     }
     if (!run.output) return;
     this.#options.hostCalls.output = undefined;
+    this.#options.hostCalls.withdrawOutput();
   }
 
   /** From its `agent_start`, the run's events go through its limits; the first breach ends it as `limit`. */

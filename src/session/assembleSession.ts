@@ -8,6 +8,7 @@ import { UsageTotals } from '../usage/UsageTotals.js';
 import { CommandChannel } from './CommandChannel.js';
 import { FrameRouter } from './FrameRouter.js';
 import { HostCalls } from './HostCalls.js';
+import { validateRunLimits } from '../limits/RunLimits.js';
 import { InteractionDesk } from './InteractionDesk.js';
 import type { PiSession, PiSessionOptions } from './PiSession.js';
 import { RunTracker } from './RunTracker.js';
@@ -128,7 +129,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     abort: hooks.abort,
     closedError: () => late.lifecycle?.closedError(),
     hostCalls,
-    limits: options.limits,
+    limits: options.limits === undefined ? undefined : validateRunLimits(options.limits, 'limits'),
     scheduler,
   }));
   const router = new FrameRouter({

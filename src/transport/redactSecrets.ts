@@ -28,6 +28,11 @@ export function secretsOf(config: PiConfig, parentEnv: Readonly<Record<string, s
   for (const [name, value] of Object.entries(config.toEnv(parentEnv))) {
     if (keyNames.has(name) || SECRET_NAME.test(name)) values.add(value);
   }
+  // MCP servers' env and header values (tokens, `Authorization: Bearer …`) are as secret as the key.
+  for (const server of Object.values(config.mcpServers ?? {})) {
+    const fields = 'env' in server ? server.env : 'headers' in server ? server.headers : undefined;
+    for (const value of Object.values(fields ?? {})) values.add(value);
+  }
   const secrets = new Set<string>();
   for (const value of values) {
     if (value.length < MIN_SECRET_CHARS) continue;

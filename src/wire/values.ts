@@ -54,6 +54,9 @@ export const RunResultWireSchema = z
     finalText: z.string(),
     reason: AgentEndReasonSchema,
     errorMessage: z.string().optional(),
+    errorCode: z.string().optional(),
+    limit: z.string().optional(),
+    output: z.unknown().optional(),
     usage: UsageTotalsSchema,
   })
   .transform((result): RunResult => ({
@@ -61,6 +64,9 @@ export const RunResultWireSchema = z
     reason: result.reason,
     usage: result.usage,
     ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+    ...(result.errorCode === undefined ? {} : { errorCode: result.errorCode }),
+    ...(result.limit === undefined ? {} : { limit: result.limit }),
+    ...(result.output === undefined ? {} : { output: result.output }),
   }));
 
 /** One entry of `GET /sessions` (manager mode). */

@@ -8,7 +8,7 @@ export interface FakeLlmRequest {
   readonly n: number;
   readonly method: string;
   readonly url: string;
-  /** The `scenario:` token of the last user message without the prefix (e.g. `slow:10:5`); `text` if none. */
+  /** The `scenario:` token of {@link scenarioText} without the prefix (e.g. `slow:10:5`); `text` if none. */
   readonly scenario: string;
   /** Number of `role:"tool"` messages after the last user message. */
   readonly step: number;
