@@ -3,12 +3,15 @@
  * LLM (`tool-loop` never stops calling a tool, `hang` never answers). Each run ends as `limit`
  * naming the limit, and the session is usable afterwards.
  */
+import { NEVER } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { PiLimitError } from '../../src/errors.js';
 import { PiSessionManager } from '../../src/manager/PiSessionManager.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
+import { hostTool } from '../../src/tools/hostTool.js';
 
 let env: FakePiEnv;
 let client: PiClient;
@@ -49,6 +52,19 @@ describe('run limits through the real pi CLI', () => {
   it('maxCostUsd: the run’s cost, summed from its messages', async () => {
     const session = await start({ limits: { maxCostUsd: 0.0001 } }); // the fake LLM's message costs $0.000066
     await expect(session.prompt('scenario:tool-loop')).resolves.toMatchObject({ reason: 'limit', limit: 'maxCostUsd' });
+  });
+
+  it('maxTokens: the run’s tokens, summed from its messages', async () => {
+    const session = await start({ limits: { maxTokens: 150 } }); // the fake LLM's message uses 101 tokens
+    await expect(session.prompt('scenario:tool-loop')).resolves.toMatchObject({ reason: 'limit', limit: 'maxTokens' });
+  });
+
+  it('toolStallTimeoutMs: a tool that never ends is given up on after the tool allowance, not the stall one', async () => {
+    const stuck = hostTool({ name: 'stuck', description: 'Never ends.', parameters: z.object({}), execute: () => NEVER });
+    const session = await start({ tools: [stuck], limits: { stallTimeoutMs: 60_000, toolStallTimeoutMs: 1_000 } });
+    const result = await session.prompt('scenario:tool-call [[tool:stuck]]');
+    expect(result).toMatchObject({ reason: 'limit', limit: 'toolStallTimeoutMs', errorMessage: expect.stringContaining('stuck') });
+    await expect(session.prompt('scenario:text')).resolves.toMatchObject({ reason: 'completed' });
   });
 
   it('stallTimeoutMs: a provider that never answers is given up on', async () => {

@@ -185,6 +185,21 @@ describe('HostCalls: pi dialogs', () => {
     ]);
   });
 
+  it('a result whose details can’t be serialized (a cycle, a BigInt) is a tool error, not a crash', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    const { tool } = lookupTool(() => ({ content: 'ok', details: cyclic }));
+    const { tool: big } = lookupTool(() => ({ content: 'ok', details: { n: 1n } }));
+    const first = setup({ tools: [tool] });
+    first.running('c1', 'lookup');
+    first.hostCalls.onDialog(dialog('d1', call('c1', 'lookup', { sku: 'A-1' })));
+    expect(first.answers()).toEqual([{ id: 'd1', answer: failure(/^the tool's result could not be serialized: .*circular/i) }]);
+    const second = setup({ tools: [big] });
+    second.running('c1', 'lookup');
+    second.hostCalls.onDialog(dialog('d1', call('c1', 'lookup', { sku: 'A-1' })));
+    expect(second.answers()).toEqual([{ id: 'd1', answer: failure(/could not be serialized: .*BigInt/i) }]);
+  });
+
   it('a running tool that is not one of the host’s is answered with an error', () => {
     const { hostCalls, answers, running } = setup();
     running('c1', 'bash');

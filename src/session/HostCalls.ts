@@ -273,7 +273,21 @@ function answers$(execute: () => HostToolOutput): Observable<HostCallAnswer> {
       ),
     ),
     catchError((error: unknown) => of(errorAnswer(error instanceof Error ? error.message : String(error)))),
+    map(serializable),
   );
+}
+
+/** An answer that can be written as JSON: `details` with a cycle or a BigInt would otherwise throw at the write. */
+function serializable(answer: HostCallAnswer): HostCallAnswer {
+  try {
+    JSON.stringify(answer);
+    return answer;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return answer.kind === 'update'
+      ? { kind: 'update', content: [{ type: 'text', text: `(progress that could not be serialized: ${why})` }] }
+      : errorAnswer(`the tool's result could not be serialized: ${why}`);
+  }
 }
 
 function toObservable(output: HostToolOutput): Observable<HostToolResult> {
