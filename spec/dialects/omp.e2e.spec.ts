@@ -6,11 +6,16 @@
  *
  * Skipped (with the reason) when not enabled or when the install fails. omp probes the local
  * LLM ports 11434/8080/1234; the fake LLM listens on a random port.
+ *
+ * Host tools and structured output go over omp's own RPC frames (omp 18.2.3 has them: its
+ * `src/modes/rpc/host-tools.ts` and `rpc-types.ts`): `set_host_tools`, then `host_tool_call` →
+ * `host_tool_update`/`host_tool_result`, and `host_tool_cancel`.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import { PiConfigError } from '../../src/errors.js';
+import { autoApprove } from '../../src/policies/autoApprove.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
@@ -67,73 +72,140 @@ describe('omp e2e', () => {
   });
 
   it('host tools, structured output and run limits work as on pi 0.73, over omp’s set_host_tools and host_tool_* frames', async () => {
-    const tenv = await startFakePiEnv();
-    try {
-      const wire: TranscriptRecord[] = [];
-      const recording = recordTranscript((record) => wire.push(record), { normalize: false });
-      const client = new PiClient({
-        config: tenv.config.with({ binary: omp.binary, offline: false }),
-        approve: 'none',
-        transportFactory: recording.transportFactory,
-      });
-      const calls: { sku: string; toolCallId: string }[] = [];
-      const lookup = hostTool({
+    await using tenv = await startFakePiEnv();
+    const wire: TranscriptRecord[] = [];
+    const recording = recordTranscript((record) => wire.push(record), { normalize: false });
+    const calls: { sku: string; toolCallId: string }[] = [];
+    const lookup = hostTool({
+      name: 'lookup_stock',
+      description: 'Looks up how many units of a SKU are in stock.',
+      parameters: z.object({ sku: z.string() }),
+      execute: ({ sku }, { toolCallId }) => {
+        calls.push({ sku, toolCallId });
+        return `12 units of ${sku}`;
+      },
+    });
+    const config = tenv.config.with({ binary: omp.binary, offline: false });
+    const client = new PiClient({ config, approve: 'none', transportFactory: recording.transportFactory });
+    await using session = await client.start({ cwd: tenv.cwd, tools: [lookup], limits: { maxTurns: 3 } });
+
+    const tool = await session.prompt('scenario:tool-call [[tool:lookup_stock]] [[args:{"sku":"A-1"}]]');
+    expect(tool).toMatchObject({ reason: 'completed', finalText: expect.stringContaining('12 units of A-1') });
+    expect(calls).toEqual([{ sku: 'A-1', toolCallId: 'call_tool_1' }]);
+
+    const City = z.object({ city: z.string(), population: z.number() });
+    const out = await session.prompt('scenario:result-prose [[args:{"city":"Paris","population":2100000}]]', { output: City });
+    expect(out).toMatchObject({ reason: 'completed', output: { city: 'Paris', population: 2_100_000 } });
+
+    const looped = await session.prompt('scenario:tool-loop [[tool:lookup_stock]] [[args:{"sku":"B"}]]');
+    expect(looped).toMatchObject({ reason: 'limit', limit: 'maxTurns' });
+    await expect(session.prompt('scenario:text')).resolves.toMatchObject({ reason: 'completed', finalText: 'Hello from the fake LLM.' });
+    await session.close();
+    await recording.close();
+
+    // On the wire, omp's own frames with the field names of its src/modes/rpc/rpc-types.ts: the
+    // tools set at start, again with the result tool before the structured run, and without it after.
+    const frames = (dir: 'in' | 'out') => wire.flatMap((record) => (record.dir === dir ? [JSON.parse(record.line) as Record<string, unknown>] : []));
+    const toolSets = frames('in').filter((frame) => frame['type'] === 'set_host_tools');
+    expect(toolSets.map((frame) => (frame['tools'] as { name: string }[]).map((spec) => spec.name))).toEqual([
+      ['lookup_stock'],
+      ['lookup_stock', 'submit_result'],
+      ['lookup_stock'],
+    ]);
+    expect(toolSets[0]?.['tools']).toMatchObject([
+      {
         name: 'lookup_stock',
         description: 'Looks up how many units of a SKU are in stock.',
-        parameters: z.object({ sku: z.string() }),
-        execute: ({ sku }, { toolCallId }) => {
-          calls.push({ sku, toolCallId });
-          return `12 units of ${sku}`;
-        },
+        parameters: expect.objectContaining({ type: 'object', properties: { sku: { type: 'string' } }, required: ['sku'] }),
+      },
+    ]);
+    const answers = frames('out').filter((frame) => frame['type'] === 'response' && frame['command'] === 'set_host_tools');
+    expect(answers.map((frame) => frame['success'])).toEqual([true, true, true]);
+    expect(frames('out').find((frame) => frame['type'] === 'host_tool_call')).toEqual({
+      type: 'host_tool_call',
+      id: expect.any(String),
+      toolCallId: 'call_tool_1',
+      toolName: 'lookup_stock',
+      arguments: { sku: 'A-1' },
+    });
+    const callId = frames('out').find((frame) => frame['type'] === 'host_tool_call')?.['id'];
+    expect(frames('in').find((frame) => frame['type'] === 'host_tool_result')).toEqual({
+      type: 'host_tool_result',
+      id: callId,
+      result: { content: [{ type: 'text', text: '12 units of A-1' }] },
+    });
+  });
+
+  // A known bug (`it.fails` until fixed, then `it`): src/session/HostCalls.ts sends the tools
+  // without `loadMode`, which omp reads as `discoverable`; with its `tools.xdev` setting (on by
+  // default) the model then gets only a line `xd://lookup_stock — <description>` in the system
+  // prompt, no function and no JSON Schema, and would call the tool through `write` to
+  // `xd://lookup_stock`. `loadMode: 'essential'` makes each one a function. The fake LLM calls
+  // tools by name whatever it is offered, so the test above passes either way.
+  it('the model sees the host tools and the result tool as functions with their JSON Schema', async () => {
+    await using tenv = await startFakePiEnv();
+    const lookup = hostTool({
+      name: 'lookup_stock',
+      description: 'Looks up how many units of a SKU are in stock.',
+      parameters: z.object({ sku: z.string().min(3) }),
+      execute: ({ sku }) => `12 units of ${sku}`,
+    });
+    const client = new PiClient({ config: tenv.config.with({ binary: omp.binary, offline: false }), approve: 'none' });
+    await using session = await client.start({ cwd: tenv.cwd, tools: [lookup] });
+    const offered = () => {
+      const request = tenv.llm.requests.at(-1);
+      const body = request?.body as { tools?: { function: { name: string; description: string; parameters: unknown } }[] } | undefined;
+      return body?.tools?.filter((spec) => ['lookup_stock', 'submit_result'].includes(spec.function.name)).map((spec) => spec.function) ?? [];
+    };
+    await session.prompt('scenario:text');
+    expect(offered()).toEqual([
+      {
+        name: 'lookup_stock',
+        description: 'Looks up how many units of a SKU are in stock.',
+        // omp adds its own `i` ("concise intent") to every tool's schema, and strips it from the call.
+        parameters: expect.objectContaining({
+          type: 'object',
+          properties: expect.objectContaining({ sku: { type: 'string', minLength: 3 } }),
+          required: expect.arrayContaining(['sku']),
+        }),
+      },
+    ]);
+    const City = z.object({ city: z.string(), population: z.number() });
+    await session.prompt('scenario:result [[args:{"city":"Paris","population":2100000}]]', { output: City });
+    expect(offered().map((spec) => spec.name)).toEqual(['lookup_stock', 'submit_result']);
+    await session.prompt('scenario:text');
+    expect(offered().map((spec) => spec.name)).toEqual(['lookup_stock']);
+  });
+
+  // A known bug (`it.fails` until fixed, then `it`): pidriver runs omp with `--approval-mode
+  // always-ask` for `approve: 'all'` and lists, and omp then asks before every host tool, the
+  // result tool too. For a list, src/session/FrameRouter.ts approves the tools not in it; for
+  // 'all' the result tool goes to the policy, which pi's extension never asks about.
+  it('approve all: the host tool is a question for the policy, the result tool is not (as on pi 0.73)', async () => {
+    await using tenv = await startFakePiEnv();
+    const lookup = hostTool({
+      name: 'lookup_stock',
+      description: 'Looks up how many units of a SKU are in stock.',
+      parameters: z.object({ sku: z.string() }),
+      execute: ({ sku }) => `12 units of ${sku}`,
+    });
+    const config = tenv.config.with({ binary: omp.binary, offline: false });
+    const client = new PiClient({ config, approve: 'all', policy: autoApprove() });
+    await using session = await client.start({ cwd: tenv.cwd, tools: [lookup] });
+    const asked: (string | undefined)[] = [];
+    const subscription = session.events$.subscribe((event) => {
+      if (event.type === 'interaction_request') asked.push(event.toolName);
+    });
+    try {
+      await expect(session.prompt('scenario:tool-call [[tool:lookup_stock]] [[args:{"sku":"A-1"}]]')).resolves.toMatchObject({
+        finalText: expect.stringContaining('12 units of A-1'),
       });
-      const session = await client.start({ cwd: tenv.cwd, tools: [lookup], limits: { maxTurns: 3 } });
-      sessions.push(session);
-      expect(session.capabilities).toMatchObject({ dialect: 'omp', version: omp.version });
-
-      const tool = await session.prompt('scenario:tool-call [[tool:lookup_stock]] [[args:{"sku":"A-1"}]]');
-      expect(tool).toMatchObject({ reason: 'completed' });
-      expect(tool.finalText).toContain('12 units of A-1');
-      expect(calls).toEqual([{ sku: 'A-1', toolCallId: 'call_tool_1' }]);
-      process.stdout.write(JSON.stringify(tenv.llm.requests.map((r) => r.tools)) + '\n' + JSON.stringify(tenv.llm.requests[0]?.body).slice(0, 20000) + '\n');
-      expect(tenv.llm.requests.at(-1)?.tools).toContain('lookup_stock');
-
       const City = z.object({ city: z.string(), population: z.number() });
-      const out = await session.prompt('scenario:result-prose [[args:{"city":"Paris","population":2100000}]]', { output: City });
+      const out = await session.prompt('scenario:result [[args:{"city":"Paris","population":2100000}]]', { output: City });
       expect(out).toMatchObject({ reason: 'completed', output: { city: 'Paris', population: 2_100_000 } });
-
-      await expect(session.prompt('scenario:tool-loop [[tool:lookup_stock]] [[args:{"sku":"B"}]]')).resolves.toMatchObject({
-        reason: 'limit',
-        limit: 'maxTurns',
-      });
-      // The session is usable after the limit, and the result tool is gone again.
-      await expect(session.prompt('scenario:text')).resolves.toMatchObject({ reason: 'completed', finalText: 'Hello from the fake LLM.' });
-      expect(tenv.llm.requests.at(-1)?.tools).toContain('lookup_stock');
-      expect(tenv.llm.requests.at(-1)?.tools).not.toContain('submit_result');
-
-      // On the wire: omp's own frames, with the field names of its rpc-types.ts.
-      const frames = (dir: 'in' | 'out') =>
-        wire.flatMap((record) => (record.dir === dir ? [JSON.parse(record.line) as { type: string; [field: string]: unknown }] : []));
-      const setTools = frames('in').filter((frame) => frame.type === 'set_host_tools');
-      expect(setTools.map((frame) => (frame['tools'] as { name: string }[]).map((spec) => spec.name))).toEqual([
-        ['lookup_stock'],
-        ['lookup_stock', 'submit_result'],
-        ['lookup_stock'],
-      ]);
-      const answered = frames('out').filter((frame) => frame.type === 'response' && frame['command'] === 'set_host_tools');
-      expect(answered.every((frame) => frame['success'] === true)).toBe(true);
-      expect(frames('out').find((frame) => frame.type === 'host_tool_call')).toMatchObject({
-        id: expect.any(String),
-        toolCallId: 'call_tool_1',
-        toolName: 'lookup_stock',
-        arguments: { sku: 'A-1' },
-      });
-      expect(frames('in').find((frame) => frame.type === 'host_tool_result')).toMatchObject({
-        id: expect.any(String),
-        result: { content: [{ type: 'text', text: '12 units of A-1' }] },
-      });
-      await recording.close();
+      expect(asked).toEqual(['lookup_stock']);
     } finally {
-      await tenv.close();
+      subscription.unsubscribe();
     }
   });
 });

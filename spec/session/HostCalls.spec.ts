@@ -523,6 +523,8 @@ describe('HostCalls: omp frames', () => {
 describe('HostCalls: the tools omp is given (set_host_tools)', () => {
   const { tool } = lookupTool();
   const lookupSpec = { name: 'lookup', label: 'lookup', description: 'Looks up stock.', parameters: tool.jsonSchema };
+  const ompLookup = { ...lookupSpec, loadMode: 'essential' };
+  const ompCity = { ...CITY_SPEC, loadMode: 'essential' };
 
   it('specs: each tool as the model sees it', () => {
     expect(setup({ tools: [tool] }).hostCalls.specs).toEqual([lookupSpec]);
@@ -531,7 +533,7 @@ describe('HostCalls: the tools omp is given (set_host_tools)', () => {
   it('install() sends set_host_tools on omp, once started; nothing on pi or without tools', async () => {
     const omp = setup({ tools: [tool], omp: true });
     await omp.hostCalls.install();
-    expect(omp.requests).toEqual([{ type: 'set_host_tools', tools: [lookupSpec] }]);
+    expect(omp.requests).toEqual([{ type: 'set_host_tools', tools: [ompLookup] }]);
     const pi = setup({ tools: [tool] });
     await pi.hostCalls.install();
     expect(pi.requests).toEqual([]);
@@ -552,13 +554,13 @@ describe('HostCalls: the tools omp is given (set_host_tools)', () => {
     expect(requests).toEqual([]);
     expect(hostCalls.offerOutput(CITY_SPEC, 'give me a city')).toBe('give me a city');
     expect(hostCalls.offerOutput(CITY_SPEC, 'call it now')).toBe('call it now'); // a follow-up in the same run
-    expect(requests).toEqual([{ type: 'set_host_tools', tools: [lookupSpec, CITY_SPEC] }]);
+    expect(requests).toEqual([{ type: 'set_host_tools', tools: [ompLookup, ompCity] }]);
     hostCalls.withdrawOutput();
     hostCalls.withdrawOutput();
     expect(hostCalls.offerOutput(undefined, 'after')).toBe('after');
     expect(requests).toEqual([
-      { type: 'set_host_tools', tools: [lookupSpec, CITY_SPEC] },
-      { type: 'set_host_tools', tools: [lookupSpec] },
+      { type: 'set_host_tools', tools: [ompLookup, ompCity] },
+      { type: 'set_host_tools', tools: [ompLookup] },
     ]);
     expect(errors).toEqual([]);
   });
@@ -568,7 +570,7 @@ describe('HostCalls: the tools omp is given (set_host_tools)', () => {
     hostCalls.offerOutput(CITY_SPEC, 'a');
     hostCalls.withdrawOutput();
     expect(requests).toEqual([
-      { type: 'set_host_tools', tools: [CITY_SPEC] },
+      { type: 'set_host_tools', tools: [ompCity] },
       { type: 'set_host_tools', tools: [] },
     ]);
   });

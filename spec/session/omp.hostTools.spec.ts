@@ -130,6 +130,7 @@ describe('host tools on omp', () => {
           label: 'lookup_stock',
           description: 'Looks up how many units of a SKU are in stock.',
           parameters: { type: 'object', properties: { sku: { type: 'string', minLength: 3 } }, required: ['sku'] },
+          loadMode: 'essential', // the model sees it as a function with its schema (not omp's xd:// device)
         },
       ],
     });

@@ -222,8 +222,10 @@ export class FrameRouter {
   }): boolean {
     if (this.#options.dialect.capabilities.approvals !== 'builtin' || fields.kind !== 'permission' || fields.method !== 'select') return false;
     if (!fields.options.includes(APPROVE_OPTION) || fields.toolName === undefined) return false;
-    // 'all' and 'none' leave omp's own approval mode alone (pidriver adds `always-ask` only for a
-    // list): whatever omp asks then goes to the policy.
+    // The run's result tool is pidriver's own: never guarded, as pi's extension never guards it.
+    if (fields.toolName === this.#options.hostCalls.output?.spec.name) return true;
+    // With 'all' (pidriver runs omp with `always-ask`) every question goes to the policy; with
+    // 'none' omp runs in its own approval mode, and whatever it asks goes to the policy too.
     const approve = this.#options.approve;
     if (approve === 'all' || approve === 'none') return false;
     return !approve.includes(fields.toolName);

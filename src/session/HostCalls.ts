@@ -78,7 +78,7 @@ export class HostCalls {
   /** omp: gives it the host tools (`set_host_tools`), once it is started. pi got them at spawn. */
   async install(): Promise<void> {
     if (!this.#options.isOmp() || this.#tools.size === 0) return;
-    await lastValueFrom(this.#options.request$({ type: 'set_host_tools', tools: this.specs }), { defaultValue: undefined });
+    await lastValueFrom(this.#options.request$({ type: 'set_host_tools', tools: ompToolDefinitions(this.specs) }), { defaultValue: undefined });
   }
 
   /**
@@ -104,7 +104,7 @@ export class HostCalls {
     this.#ompOffered = output !== undefined;
     const tools = output === undefined ? this.specs : [...this.specs, output];
     this.#commands.add(
-      this.#options.request$({ type: 'set_host_tools', tools }).subscribe({
+      this.#options.request$({ type: 'set_host_tools', tools: ompToolDefinitions(tools) }).subscribe({
         error: (error: unknown) => this.#options.onError('command_failed', `set_host_tools failed: ${error instanceof Error ? error.message : String(error)}`),
       }),
     );
@@ -252,6 +252,16 @@ export class HostCalls {
 /** A tool as the model sees it. @internal */
 export function toolSpec(tool: AnyHostTool): ToolSpec {
   return { name: tool.name, label: tool.label, description: tool.description, parameters: tool.jsonSchema };
+}
+
+/**
+ * The tools as omp's `set_host_tools` takes them: `loadMode: 'essential'`, so the model gets each
+ * one as a function with its JSON Schema. Without it omp makes a host tool "discoverable", and with
+ * its `tools.xdev` setting (on by default) the model sees only a line `xd://<name> — <description>`
+ * in the system prompt, reads the schema on demand and calls the tool through `write`.
+ */
+function ompToolDefinitions(specs: readonly ToolSpec[]): (ToolSpec & { readonly loadMode: 'essential' })[] {
+  return specs.map((spec) => ({ ...spec, loadMode: 'essential' }));
 }
 
 /**
