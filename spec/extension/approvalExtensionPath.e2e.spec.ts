@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PiConfigError } from '../../src/errors.js';
+import { PiConfigError, PiUnsupportedError } from '../../src/errors.js';
+import * as z from 'zod';
 import { PiClient } from '../../src/session/PiClient.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 
@@ -63,6 +64,19 @@ describe('PiConfig.approvalExtensionPath', () => {
     expect((error as PiConfigError).field).toBe('approvalExtensionPath');
     expect((error as PiConfigError).message).toContain(missing);
     expect((error as PiConfigError).message).toContain('approvalExtensionPath');
+  });
+
+  it("with approve: 'none' and no host tools nothing needs it: the session runs without it, and only structured output is refused", async () => {
+    const missing = join(tmpdir(), 'pidriver-no-such-dir', 'approval.js');
+    const session = await new PiClient({ config: env.config.with({ approvalExtensionPath: missing }), approve: 'none' }).start({ cwd: env.cwd });
+    try {
+      await expect(session.prompt('scenario:text')).resolves.toMatchObject({ reason: 'completed' });
+      const refused = await session.prompt('scenario:result', { output: z.object({ city: z.string() }) }).catch((caught: unknown) => caught);
+      expect(refused).toBeInstanceOf(PiUnsupportedError);
+      expect((refused as Error).message).toMatch(/structured output.*approvalExtensionPath/);
+    } finally {
+      await session.close();
+    }
   });
 
   it('a bundled server: without it, a PiConfigError that says what to do; with it, approvals work', async () => {

@@ -17,8 +17,8 @@ export interface OutputSlot {
 /** Options of {@link HostCalls}. @internal */
 export interface HostCallsOptions {
   readonly tools: readonly AnyHostTool[];
-  /** This pi's nonce (pi dialects): host-call dialogs are titled with it, run markers carry it. */
-  readonly nonce: string;
+  /** This pi's nonce (pi dialects): host-call dialogs are titled with it, run markers carry it. `undefined`: pi runs without pidriver's extension. */
+  readonly nonce: string | undefined;
   readonly session: PiSession;
   /** Tools running now (a call must be one of them). */
   readonly openTools: () => ReadonlyMap<string, OpenToolCall>;
@@ -92,7 +92,13 @@ export class HostCalls {
       if (output !== undefined && !this.#ompOffered) this.#setOmpTools(output);
       return message;
     }
-    return output === undefined ? message : withRunMarker(this.#options.nonce, { output }, message);
+    const nonce = this.#options.nonce;
+    return output === undefined || nonce === undefined ? message : withRunMarker(nonce, { output }, message);
+  }
+
+  /** Whether a run's result tool can be offered: on omp, or on pi with pidriver's extension. */
+  get canOfferOutput(): boolean {
+    return this.#options.nonce !== undefined || this.#options.isOmp();
   }
 
   /** The run with a result tool is over: omp's host tools are set back without it (pi's extension drops it at the next prompt). */
@@ -112,7 +118,7 @@ export class HostCalls {
 
   /** Whether a dialog is one of pidriver's host calls (then {@link onDialog} handles it, and nobody else sees it). */
   isHostCall(frame: ExtensionUiRequestFrame): boolean {
-    return frame.method === 'input' && frame.title === hostCallTitle(this.#options.nonce);
+    return this.#options.nonce !== undefined && frame.method === 'input' && frame.title === hostCallTitle(this.#options.nonce);
   }
 
   /** pi: a host-call dialog. */

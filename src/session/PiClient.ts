@@ -8,7 +8,7 @@ import type { Policy } from '../policies/types.js';
 import type { TransportFactory } from '../transport/PiTransport.js';
 import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
-import { DEFAULT_APPROVE, withApprovals, type ApproveSetting } from './approvalExtension.js';
+import { DEFAULT_APPROVE, hasExtension, withApprovals, type ApproveSetting } from './approvalExtension.js';
 import { findSessionFile } from './findSessionFile.js';
 import { toolSpec } from './HostCalls.js';
 import type { AnyHostTool } from '../tools/hostTool.js';
@@ -142,7 +142,7 @@ export class PiClient {
       ...(policy ? { policy } : {}),
       approve,
       tools,
-      nonce,
+      nonce: hasExtension(config, nonce) ? nonce : false,
       ...(limits ? { limits } : {}),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(options.replay ? { replay: options.replay } : {}),

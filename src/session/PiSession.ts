@@ -66,9 +66,10 @@ export interface PiSessionOptions {
   readonly limits?: RunLimits;
   /**
    * The random token pidriver's pi extension was given (`PIDRIVER_NONCE`): its host calls and run
-   * markers carry it. `PiClient` makes one per process; default a new random one.
+   * markers carry it. `PiClient` makes one per process; default a new random one. `false`: pi runs
+   * without pidriver's extension (structured output is then refused on pi).
    */
-  readonly nonce?: string;
+  readonly nonce?: string | false;
 }
 
 /**
@@ -299,7 +300,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   prompt<S extends z.ZodType = z.ZodType<unknown>>(message: string, options: PromptOptions<S> = {}): Promise<RunResult<z.output<S>>> {
     let run: RunOptions;
     try {
-      run = runOptions(options);
+      run = this.#runOptions(options);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -312,7 +313,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * unsubscribing before then aborts the run (or drops the prompt if it has not started).
    */
   prompt$(message: string, options: Omit<PromptOptions, 'signal'> = {}): Observable<PiEvent> {
-    return defer(() => this.#runs.run$(message, runOptions(options))).pipe(
+    return defer(() => this.#runs.run$(message, this.#runOptions(options))).pipe(
       filter((update) => update.kind === 'event'),
       map((update) => update.event),
     );
@@ -417,6 +418,18 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   // -------------------------------------------------------------------------------------------
   // Internals
+
+  /** What a prompt asks of its run, checked. */
+  #runOptions(options: Omit<PromptOptions, 'signal'>): RunOptions {
+    if (options.output !== undefined && !this.#hostCalls.canOfferOutput) {
+      throw new PiUnsupportedError(
+        'structured output',
+        describeDialect(this.#dialect.capabilities),
+        "pidriver's extension is not loaded: it was not found (set config.approvalExtensionPath), or the session was not started by PiClient",
+      );
+    }
+    return runOptions(options);
+  }
 
   #write(command: object): Promise<void> {
     this.#touch();

@@ -85,14 +85,23 @@ export function withApprovals(config: PiConfig, approve: ApproveSetting, options
     if (!guards || config.extraArgs.includes('--approval-mode')) return config;
     return config.with({ extraArgs: [...config.extraArgs, '--approval-mode', 'always-ask'] });
   }
-  if (!guards && !options.askTool && options.nonce === undefined) return config;
+  const needed = guards || options.askTool === true || hostTools.length > 0;
+  if (!needed && options.nonce === undefined) return config;
   const toolsJson = JSON.stringify(hostTools);
   if (Buffer.byteLength(toolsJson) > MAX_TOOLS_JSON_BYTES) {
     throw new PiConfigError(`tools: the host tools' schemas take ${Buffer.byteLength(toolsJson)} bytes of JSON, over ${MAX_TOOLS_JSON_BYTES}`, {
       field: 'tools',
     });
   }
-  const path = approvalExtensionPath(config);
+  let path: string;
+  try {
+    path = approvalExtensionPath(config);
+  } catch (error) {
+    // Nothing needs it but structured output: without the file (a bundled app), the session runs
+    // without it, and a prompt with `output` says why it can't (see `hasExtension`).
+    if (needed) throw error;
+    return config;
+  }
   // With an allowlist (`--tools`), pi activates only the tools named in it: add pidriver's.
   const allowlist = config.tools && [
     ...new Set([...config.tools, ...hostTools.map((tool) => tool.name), OUTPUT_TOOL_NAME, ...(options.askTool ? ['ask_user'] : [])]),
@@ -108,6 +117,11 @@ export function withApprovals(config: PiConfig, approve: ApproveSetting, options
       ...(hostTools.length > 0 ? { PIDRIVER_HOST_TOOLS: toolsJson } : {}),
     },
   });
+}
+
+/** Whether pidriver's extension is in this config with this nonce (structured output on pi needs it). @internal */
+export function hasExtension(config: PiConfig, nonce: string): boolean {
+  return config.extraEnv['PIDRIVER_NONCE'] === nonce;
 }
 
 function checkToolNames(tools: readonly ToolSpec[]): void {

@@ -99,7 +99,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
   });
   const hostCalls = new HostCalls({
     tools: options.tools ?? [],
-    nonce: options.nonce ?? randomBytes(16).toString('hex'),
+    nonce: options.nonce === false ? undefined : (options.nonce ?? randomBytes(16).toString('hex')),
     session: hooks.session,
     isOmp: () => dialect.capabilities.dialect === 'omp',
     openTools: () => normalizer.openTools,
