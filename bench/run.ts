@@ -11,9 +11,9 @@
  *   npm run bench -- --no-startup --no-scale   # the fake-pi figures only (no real pi)
  */
 import { execFile } from 'node:child_process';
-import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -438,4 +438,12 @@ function render({ summaries, growth, slow, startup, managerScale, realScale, sec
   return `${lines.join('\n')}\n`;
 }
 
-await main();
+// The contenders make temporary work dirs (a cwd, an agent dir): all go in one private TMPDIR,
+// removed when the run ends, so a benchmark leaves nothing behind.
+const privateTmp = mkdtempSync(join(tmpdir(), 'pidriver-bench-'));
+process.env['TMPDIR'] = privateTmp;
+try {
+  await main();
+} finally {
+  rmSync(privateTmp, { recursive: true, force: true });
+}
