@@ -14,7 +14,7 @@
 export { PiClient } from './session/PiClient.js';
 export type { PiClientOptions, StartOptions } from './session/PiClient.js';
 export { PiSession } from './session/PiSession.js';
-export type { PiSessionOptions } from './session/PiSession.js';
+export type { PiSessionOptions } from './session/PiSessionOptions.js';
 export type { PromptOptions } from './session/types.js';
 export type { PromptImage, RunResult, SessionState, SessionStatus } from './protocol/sessionValues.js';
 export type { ApproveSetting } from './session/approvalExtension.js';

@@ -96,6 +96,21 @@ function callTool(omp: FakeTransport, id: string, toolCallId: string, toolName: 
   omp.emitFrame({ type: 'host_tool_call', id, toolCallId, toolName, arguments: args });
 }
 
+/** A model that calls `toolName` once (`h1`, `call_1`); the run ends with `text` once the host answered. */
+function oneCall(toolName: string, args: unknown, text?: string): Script {
+  let prompt: SentCommand | undefined;
+  return {
+    onPrompt: (sent, omp) => {
+      prompt = sent;
+      callTool(omp, 'h1', 'call_1', toolName, args);
+    },
+    onResult: (result, omp) => {
+      toolEndFromResult(result, omp, 'call_1', toolName);
+      endRun(prompt!, omp, text);
+    },
+  };
+}
+
 /** omp gets a host_tool_result: the tool ends with it. */
 function toolEndFromResult(result: SentCommand, omp: FakeTransport, toolCallId: string, toolName: string): void {
   const { content, details } = result['result'] as { content: unknown; details?: unknown };
@@ -151,17 +166,7 @@ describe('host tools on omp', () => {
     const { tool, execute } = lookup();
     const { transport, session, events } = await start({
       tools: [tool],
-      script: {
-        onPrompt: (_prompt, omp) => callTool(omp, 'h1', 'call_1', 'lookup_stock', { sku: 'A-100' }),
-        onResult: (result, omp) => {
-          toolEndFromResult(result, omp, 'call_1', 'lookup_stock');
-          endRun(
-            transport.sent.find((command) => command.type === 'prompt')!,
-            omp,
-            '12 units in stock',
-          );
-        },
-      },
+      script: oneCall('lookup_stock', { sku: 'A-100' }, '12 units in stock'),
     });
     const result = await session.prompt('how many A-100?');
     expect(result).toMatchObject({ reason: 'completed', finalText: '12 units in stock' });
@@ -187,16 +192,7 @@ describe('host tools on omp', () => {
     });
     const { transport, session } = await start({
       tools: [progress],
-      script: {
-        onPrompt: (_prompt, omp) => callTool(omp, 'h1', 'call_1', 'count_up', {}),
-        onResult: (result, omp) => {
-          toolEndFromResult(result, omp, 'call_1', 'count_up');
-          endRun(
-            transport.sent.find((command) => command.type === 'prompt')!,
-            omp,
-          );
-        },
-      },
+      script: oneCall('count_up', {}),
     });
     await session.prompt('count');
     expect(transport.sent.filter((command) => command.type.startsWith('host_tool_'))).toEqual([
@@ -210,16 +206,7 @@ describe('host tools on omp', () => {
     const { tool, execute } = lookup();
     const { transport, session, events } = await start({
       tools: [tool],
-      script: {
-        onPrompt: (_prompt, omp) => callTool(omp, 'h1', 'call_1', 'lookup_stock', { sku: 42 }),
-        onResult: (result, omp) => {
-          toolEndFromResult(result, omp, 'call_1', 'lookup_stock');
-          endRun(
-            transport.sent.find((command) => command.type === 'prompt')!,
-            omp,
-          );
-        },
-      },
+      script: oneCall('lookup_stock', { sku: 42 }),
     });
     await session.prompt('how many?');
     expect(execute).not.toHaveBeenCalled();

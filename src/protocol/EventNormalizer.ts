@@ -209,7 +209,8 @@ export function messageText(message: Pick<AgentMessage, 'content'>): string {
     .join('');
 }
 
-function resultText(result: ToolResult | null | undefined): string {
+/** The text of a tool result (its text blocks, joined). @internal */
+export function resultText(result: ToolResult | null | undefined): string {
   return (result?.content ?? [])
     .filter(isText)
     .map((block) => block.text)

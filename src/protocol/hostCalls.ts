@@ -38,6 +38,11 @@ export type HostCallAnswer =
       readonly terminate?: boolean;
     };
 
+/** A failed call: the model sees `message` as the tool's error. */
+export function toolErrorAnswer(message: string): HostCallAnswer {
+  return { kind: 'result', content: [{ type: 'text', text: message }], isError: true };
+}
+
 /** The title of this pi's host-call dialogs. */
 export function hostCallTitle(nonce: string): string {
   return `${HOST_CALL_TITLE} ${nonce}`;

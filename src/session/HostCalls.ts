@@ -1,7 +1,15 @@
 import { connect, defer, lastValueFrom, from, isObservable, last, map, merge, of, pairwise, catchError, Subscription, type Observable } from 'rxjs';
 import type { ExtensionUiRequestFrame, FrameOf } from '../protocol/frames.js';
-import { HostCallRequestSchema, hostCallTitle, withRunMarker, type HostCallAnswer, type ToolResultContent, type ToolSpec } from '../protocol/hostCalls.js';
-import type { OpenToolCall } from '../protocol/EventNormalizer.js';
+import {
+  HostCallRequestSchema,
+  hostCallTitle,
+  toolErrorAnswer,
+  withRunMarker,
+  type HostCallAnswer,
+  type ToolResultContent,
+  type ToolSpec,
+} from '../protocol/hostCalls.js';
+import { resultText, type OpenToolCall } from '../protocol/EventNormalizer.js';
 import type { PiSession } from './PiSession.js';
 import { describeIssues, type AnyHostTool, type HostToolContext, type HostToolOutput, type HostToolResult } from '../tools/hostTool.js';
 
@@ -128,12 +136,12 @@ export class HostCalls {
     try {
       request = HostCallRequestSchema.parse(JSON.parse(frame.placeholder ?? ''));
     } catch {
-      reply(errorAnswer('pidriver could not read this host tool call'));
+      reply(toolErrorAnswer('pidriver could not read this host tool call'));
       return;
     }
     if (request.op === 'next') {
       const call = this.#calls.get(request.toolCallId);
-      if (!call) return reply(errorAnswer('no such host tool call'));
+      if (!call) return reply(toolErrorAnswer('no such host tool call'));
       const next = call.queued.shift();
       if (next) this.#sendDialogAnswer(call, frame.id, next);
       else call.waiting = frame.id;
@@ -143,7 +151,7 @@ export class HostCalls {
     if (running?.name !== request.name || this.#calls.has(request.toolCallId)) {
       // Only a call pi is running now, once: another extension's dialog can't run host code.
       this.#options.onError('host_tool_refused', `refused a host call of ${request.name} (${request.toolCallId}): no such tool call is running`);
-      return reply(errorAnswer(`no running call of ${request.name} with this id`));
+      return reply(toolErrorAnswer(`no running call of ${request.name} with this id`));
     }
     const call: Call = {
       toolCallId: request.toolCallId,
@@ -195,8 +203,7 @@ export class HostCalls {
     if (!this.#options.isOmp()) this.#stop(frame.toolCallId);
     const output = this.output;
     if (output !== undefined && frame.toolName === output.spec.name && frame.isError === true) {
-      const text = (frame.result?.content ?? []).map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('');
-      output.onFailedCall(text);
+      output.onFailedCall(resultText(frame.result));
     }
   }
 
@@ -220,12 +227,12 @@ export class HostCalls {
     }
     const tool = this.#tools.get(name);
     if (!tool) {
-      call.deliver(errorAnswer(`${name} is not a host tool of this session`));
+      call.deliver(toolErrorAnswer(`${name} is not a host tool of this session`));
       return;
     }
     const parsed = tool.parameters.safeParse(args);
     if (!parsed.success) {
-      call.deliver(errorAnswer(`Invalid arguments for ${name}: ${describeIssues(parsed.error)}`));
+      call.deliver(toolErrorAnswer(`Invalid arguments for ${name}: ${describeIssues(parsed.error)}`));
       return;
     }
     this.#calls.set(key, call);
@@ -288,7 +295,7 @@ function answers$(execute: () => HostToolOutput): Observable<HostCallAnswer> {
         ),
       ),
     ),
-    catchError((error: unknown) => of(errorAnswer(error instanceof Error ? error.message : String(error)))),
+    catchError((error: unknown) => of(toolErrorAnswer(error instanceof Error ? error.message : String(error)))),
     map(serializable),
   );
 }
@@ -302,7 +309,7 @@ function serializable(answer: HostCallAnswer): HostCallAnswer {
     const why = error instanceof Error ? error.message : String(error);
     return answer.kind === 'update'
       ? { kind: 'update', content: [{ type: 'text', text: `(progress that could not be serialized: ${why})` }] }
-      : errorAnswer(`the tool's result could not be serialized: ${why}`);
+      : toolErrorAnswer(`the tool's result could not be serialized: ${why}`);
   }
 }
 
@@ -339,8 +346,4 @@ function partsOf(value: HostToolResult): { content: ToolResultContent[]; details
 
 function detailsOf(answer: HostCallAnswer): { details?: unknown } {
   return answer.details !== undefined ? { details: answer.details } : {};
-}
-
-function errorAnswer(message: string): HostCallAnswer {
-  return { kind: 'result', content: [{ type: 'text', text: message }], isError: true };
 }

@@ -1,8 +1,8 @@
 import { asyncScheduler, defer, filter, map, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import type * as z from 'zod';
-import type { Dialect, PiConfig, ThinkingLevel } from '../config/PiConfig.js';
+import type { PiConfig, ThinkingLevel } from '../config/PiConfig.js';
 import { PiUnsupportedError } from '../errors.js';
-import type { DecisionInput, Policy } from '../policies/types.js';
+import type { DecisionInput } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
 import {
   MessagesDataSchema,
@@ -17,60 +17,20 @@ import {
 import { describeDialect, unsupportedCommandHint, type Capabilities } from '../protocol/dialects.js';
 import type { CloseResult, PiTransport } from '../transport/PiTransport.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
-import type { ApproveSetting } from './approvalExtension.js';
 import { assembleSession } from './assembleSession.js';
 import type { CommandChannel } from './CommandChannel.js';
 import { eachValueFrom } from '../rx/eachValueFrom.js';
-import { validateRunLimits, type LimitBreach, type RunLimits } from '../limits/RunLimits.js';
-import type { AnyHostTool } from '../tools/hostTool.js';
-import { outputRequest } from '../tools/outputTool.js';
+import type { LimitBreach } from '../limits/RunLimits.js';
 import type { HostCalls } from './HostCalls.js';
 import type { InteractionDesk } from './InteractionDesk.js';
 import type { RunOptions } from './PromptQueue.js';
-import type { ReplayLimits } from '../rx/ReplayHub.js';
 import type { RunTracker } from './RunTracker.js';
 import type { SessionLifecycle } from './SessionLifecycle.js';
 import type { SessionStore } from './SessionStore.js';
 import type { PromptOptions, RunResult, SessionState, SessionStatus } from './types.js';
 import type { WireDialect } from './WireDialect.js';
-
-export interface PiSessionOptions {
-  /** Stable local key (the manager's registry key). */
-  readonly sessionId: string;
-  readonly transport: PiTransport;
-  readonly config: PiConfig;
-  /** The working directory pi runs in. */
-  readonly cwd: string;
-  /** Interaction policy; default {@link askHost}() (every request is left to the host). */
-  readonly policy?: Policy;
-  /**
-   * Which tool calls need the host's approval (`PiClient`'s `approve`). pi's approval extension
-   * only asks about these; omp's built-in approvals ask about every tool, so on omp the session
-   * itself approves the tools not listed here, and only the listed ones reach the policy.
-   */
-  readonly approve?: ApproveSetting;
-  /** Scheduler for timers and the activity clock (tests pass a TestScheduler). */
-  readonly scheduler?: SchedulerLike;
-  /** Bounds of the replay window of `events$`. Default 10,000 events / 16 MiB. */
-  readonly replay?: Partial<ReplayLimits>;
-  /**
-   * The wire dialect, when known (`PiClient` detects it; default `config.dialect`, else pi
-   * 0.73). The wire corrects it: omp's `ready` frame, pi 1.x's `agent_settled`.
-   */
-  readonly dialect?: Dialect;
-  /** The version of the binary, when known (some capabilities depend on it). */
-  readonly version?: string;
-  /** Tools the agent can call that run in this process (`client.start({ tools })`). */
-  readonly tools?: readonly AnyHostTool[];
-  /** Limits of every run (a prompt's own `limits` win, field by field); see {@link RunLimits}. */
-  readonly limits?: RunLimits;
-  /**
-   * The random token pidriver's pi extension was given (`PIDRIVER_NONCE`): its host calls and run
-   * markers carry it. `PiClient` makes one per process; default a new random one. `false`: pi runs
-   * without pidriver's extension (structured output is then refused on pi).
-   */
-  readonly nonce?: string | false;
-}
+import type { PiSessionOptions } from './PiSessionOptions.js';
+import { toRunOptions } from './toRunOptions.js';
 
 /**
  * A live pi session: one `pi --mode rpc` process, its typed events, and its commands.
@@ -300,7 +260,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   prompt<S extends z.ZodType = z.ZodType<unknown>>(message: string, options: PromptOptions<S> = {}): Promise<RunResult<z.output<S>>> {
     let run: RunOptions;
     try {
-      run = this.#runOptions(options);
+      run = toRunOptions(options, this.#hostCalls.canOfferOutput, this.#dialect.capabilities);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -313,7 +273,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * unsubscribing before then aborts the run (or drops the prompt if it has not started).
    */
   prompt$(message: string, options: Omit<PromptOptions, 'signal'> = {}): Observable<PiEvent> {
-    return defer(() => this.#runs.run$(message, this.#runOptions(options))).pipe(
+    return defer(() => this.#runs.run$(message, toRunOptions(options, this.#hostCalls.canOfferOutput, this.#dialect.capabilities))).pipe(
       filter((update) => update.kind === 'event'),
       map((update) => update.event),
     );
@@ -419,18 +379,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  /** What a prompt asks of its run, checked. */
-  #runOptions(options: Omit<PromptOptions, 'signal'>): RunOptions {
-    if (options.output !== undefined && !this.#hostCalls.canOfferOutput) {
-      throw new PiUnsupportedError(
-        'structured output',
-        describeDialect(this.#dialect.capabilities),
-        "pidriver's extension is not loaded: it was not found (set config.approvalExtensionPath), or the session was not started by PiClient",
-      );
-    }
-    return runOptions(options);
-  }
-
   #write(command: object): Promise<void> {
     this.#touch();
     return this.#transport.send(command);
@@ -449,13 +397,4 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     if (state.model) this.#model = `${state.model.provider}/${state.model.id}`;
     this.#store.patch({ piSessionId: this.#piSessionId, model: this.#model });
   }
-}
-
-/** What a prompt asks of its run. */
-function runOptions(options: Omit<PromptOptions, 'signal'>): RunOptions {
-  return {
-    images: options.images,
-    output: options.output === undefined ? undefined : outputRequest(options.output, options.outputAttempts),
-    limits: options.limits === undefined ? undefined : validateRunLimits(options.limits, 'limits'),
-  };
 }

@@ -8,7 +8,7 @@ import type { FrameOf, PiStateData } from '../protocol/frames.js';
 import { SessionStateDataSchema } from '../protocol/frames.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import type { CommandChannel } from './CommandChannel.js';
-import type { HostCallAnswer } from '../protocol/hostCalls.js';
+import { toolErrorAnswer, type HostCallAnswer } from '../protocol/hostCalls.js';
 import { describeIssues } from '../tools/hostTool.js';
 import { askAgainText, type OutputRequest } from '../tools/outputTool.js';
 import type { HostCalls } from './HostCalls.js';
@@ -331,7 +331,7 @@ export class RunTracker {
   failAll(error: Error): void {
     this.#commands.unsubscribe();
     const run = this.#run;
-    if (run) this.#closeOutput(run);
+    if (run) this.#endRunParts(run);
     this.#run = undefined;
     this.#options.events.runListeners = undefined;
     for (const ticket of [...(run?.ticket ? [run.ticket] : []), ...this.#queue.drain()]) ticket.fail(error);
@@ -396,7 +396,7 @@ export class RunTracker {
   /** A call of the run's result tool: recorded when its arguments fit the schema, else a tool error (and a failed try). */
   #onOutputCall(run: Run, args: unknown): HostCallAnswer {
     const progress = run.output;
-    if (this.#run !== run || !progress) return toolError('No result is expected now.');
+    if (this.#run !== run || !progress) return toolErrorAnswer('No result is expected now.');
     if (progress.value) return { kind: 'result', content: [{ type: 'text', text: 'The result was already recorded.' }], terminate: true };
     const parsed = progress.request.schema.safeParse(args);
     if (parsed.success) {
@@ -404,7 +404,7 @@ export class RunTracker {
       return { kind: 'result', content: [{ type: 'text', text: 'Result recorded.' }], terminate: true };
     }
     // Counted as a failed try when its tool_end arrives (as are those pi's own schema check refuses).
-    return toolError(`Invalid result: ${describeIssues(parsed.error)}. Call ${progress.request.spec.name} again with arguments that fit its schema.`);
+    return toolErrorAnswer(`Invalid result: ${describeIssues(parsed.error)}. Call ${progress.request.spec.name} again with arguments that fit its schema.`);
   }
 
   /** A call of the result tool failed: one failed try; the last one allowed ends the run. */
@@ -458,7 +458,7 @@ export class RunTracker {
       ...(forced?.limit ? { limit: forced.limit } : {}),
       ...(run.output?.value ? { output: run.output.value.output } : {}),
     };
-    this.#closeOutput(run);
+    this.#endRunParts(run);
     if (run.state.started) {
       this.#ended = true;
       // Still the current run (prompt$ sees it); `raw` is pi's own last agent_end of the run.
@@ -474,7 +474,7 @@ export class RunTracker {
   }
 
   /** The run's result tool is no longer offered, and its limits no longer watched. */
-  #closeOutput(run: Run): void {
+  #endRunParts(run: Run): void {
     if (run.limits) {
       this.#options.events.watcher = undefined;
       run.limits.subscription.unsubscribe();
@@ -499,7 +499,7 @@ export class RunTracker {
 
   /** The prompt was refused before its run started: no run after all. */
   #drop(run: Run, failure: Error): void {
-    this.#closeOutput(run);
+    this.#endRunParts(run);
     this.#run = undefined;
     this.#options.events.runListeners = undefined;
     this.#options.store.patch({ status: 'idle' });
@@ -513,10 +513,6 @@ const MAX_ERROR_CHARS = 1_000;
 
 function outputErrorCode(progress: OutputProgress): string {
   return progress.invalid ? 'structured_output_invalid' : 'structured_output_missing';
-}
-
-function toolError(text: string): HostCallAnswer {
-  return { kind: 'result', content: [{ type: 'text', text }], isError: true };
 }
 
 function endReason(stopReason: string | undefined): RunResult['reason'] {

@@ -2,6 +2,7 @@
  * Reading a chat-completions request: the conversation the scenarios need, the headers, the body.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { OUTPUT_TOOL_NAME } from '../../tools/outputTool.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -46,6 +47,11 @@ interface Conversation {
   readonly scenarioText: string;
 }
 
+/** pidriver's structured-output follow-up ("…call the submit_result tool now…"): it names the result tool and has no scenario token. */
+export function isResultFollowUp(userText: string): boolean {
+  return userText.includes(OUTPUT_TOOL_NAME) && !SCENARIO_TOKEN.test(userText);
+}
+
 export function readConversation(body: unknown): Conversation {
   const messages = messagesOf(body);
   const roles = messages.map((message) => String(message['role']));
@@ -57,7 +63,7 @@ export function readConversation(body: unknown): Conversation {
     .map((message) => textOf(message['content']));
   // pidriver's structured-output follow-up ("…call the submit_result tool now…") carries no token:
   // the scenario is the one of the user message before it.
-  const followUp = lastUserText.includes('submit_result') && !SCENARIO_TOKEN.test(lastUserText);
+  const followUp = isResultFollowUp(lastUserText);
   const source = followUp
     ? (messages
         .filter((message) => message['role'] === 'user')

@@ -1,6 +1,8 @@
 /**
  * The fake LLM's built-in scenarios: the reply to a request, chosen from the request alone.
  */
+import { OUTPUT_TOOL_NAME } from '../../tools/outputTool.js';
+import { isResultFollowUp } from './requests.js';
 import type { FakeLlmRequest, FakeReply } from './types.js';
 
 const DEFAULT_TEXT = ['Hello', ' from', ' the', ' fake', ' LLM.'] as const;
@@ -43,9 +45,6 @@ const TOOL_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenario
   ],
 ]);
 
-/** The result tool of pidriver's structured output. */
-const RESULT_TOOL = 'submit_result';
-
 /** Scenarios that call a tool at every step, or decide by step themselves. */
 const STEP_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, ScenarioFn>([
   // Never stops calling the tool: for run limits.
@@ -69,19 +68,18 @@ const STEP_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenario
   [
     'result-prose',
     (request) =>
-      !isFollowUp(request) ? { text: 'It is Paris, with about two million people.' } : request.step === 0 ? resultCall(request, 'args', 1) : { text: 'Done.' },
+      !isResultFollowUp(request.lastUserText)
+        ? { text: 'It is Paris, with about two million people.' }
+        : request.step === 0
+          ? resultCall(request, 'args', 1)
+          : { text: 'Done.' },
   ],
   // Never gets it right: submits [[bad:…]] at every step.
   ['result-never', (request) => resultCall(request, 'bad', request.step + 1)],
 ]);
 
 function resultCall(request: FakeLlmRequest, key: string, index: number): FakeReply {
-  return { toolCalls: [{ id: `call_result_${index}`, name: RESULT_TOOL, arguments: jsonOverride(request, key) ?? {} }] };
-}
-
-/** pidriver asked again for the structured result (its follow-up names the result tool). */
-function isFollowUp(request: FakeLlmRequest): boolean {
-  return request.lastUserText.includes(RESULT_TOOL) && !/\bscenario:/.test(request.lastUserText);
+  return { toolCalls: [{ id: `call_result_${index}`, name: OUTPUT_TOOL_NAME, arguments: jsonOverride(request, key) ?? {} }] };
 }
 
 const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, ScenarioFn>([
