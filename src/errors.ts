@@ -133,14 +133,27 @@ export class TransportClosedError extends PiDriverError implements ExitDetails {
   readonly signal: string | null;
   readonly stderrTail: string;
 
-  constructor(message: string, details: Partial<ExitDetails> & { cause?: unknown } = {}) {
-    super(withStderr(message, details.stderrTail), { cause: details.cause, code: 'PI_TRANSPORT_CLOSED' });
+  constructor(message: string, details: Partial<ExitDetails> & { cause?: unknown; code?: string } = {}) {
+    super(withStderr(message, details.stderrTail), { cause: details.cause, code: details.code ?? 'PI_TRANSPORT_CLOSED' });
     this.exitCode = details.exitCode ?? null;
     this.signal = details.signal ?? null;
     this.stderrTail = details.stderrTail ?? '';
   }
 }
 TransportClosedError.prototype.name = 'TransportClosedError';
+
+/**
+ * pi died on its own and the session restarted it (`restart`): what was in flight then fails with
+ * this error (code `PI_RESTARTED`), and so does a command sent while it restarts. pidriver never
+ * sends a prompt again by itself (a tool could run twice); the session goes on, so prompt again if
+ * that is safe. A `TransportClosedError`, with the exit details of the process that died.
+ */
+export class PiRestartedError extends TransportClosedError {
+  constructor(message: string, details: Partial<ExitDetails> & { cause?: unknown } = {}) {
+    super(message, { ...details, code: 'PI_RESTARTED' });
+  }
+}
+PiRestartedError.prototype.name = 'PiRestartedError';
 
 /** A session id is not registered with the manager. */
 export class SessionNotFoundError extends PiDriverError {

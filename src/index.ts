@@ -2,9 +2,10 @@
  * pidriver: drive the pi coding agent (`pi --mode rpc`) as typed RxJS streams.
  *
  * The root entry point holds what an app needs: the client and its sessions, the configuration,
- * the events, the errors, the interaction policies and the session manager. The zod schemas are in
- * `pidriver/protocol`, the test kit in `pidriver/testing`, the HTTP bridge in `pidriver/bridge`
- * and the browser client in `pidriver/browser`. docs/api.md lists every public name.
+ * the events, the errors, the interaction policies, the session manager and the list of saved
+ * sessions. The zod schemas are in `pidriver/protocol`, the test kit in `pidriver/testing`, the
+ * HTTP bridge in `pidriver/bridge` and the browser client in `pidriver/browser`. docs/api.md
+ * lists every public name.
  *
  * @packageDocumentation
  * @module pidriver
@@ -15,6 +16,8 @@ export { PiClient } from './session/PiClient.js';
 export type { PiClientOptions, StartOptions } from './session/PiClient.js';
 export { PiSession } from './session/PiSession.js';
 export type { PiSessionOptions } from './session/PiSessionOptions.js';
+export type { RestartOptions } from './session/restartPolicy.js';
+export type { ForkResult } from './session/SessionBranches.js';
 export type { PromptOptions } from './session/types.js';
 export type { PromptImage, RunResult, SessionState, SessionStatus } from './protocol/sessionValues.js';
 export type { ApproveSetting } from './session/approvalExtension.js';
@@ -22,6 +25,13 @@ export type { ReplayLimits } from './rx/ReplayHub.js';
 export type { Capabilities } from './protocol/dialects.js';
 export { detectPi } from './transport/detectDialect.js';
 export type { DetectedPi } from './transport/detectDialect.js';
+
+// Saved sessions: pi's session files, read without starting pi.
+export { listSessions } from './sessionFiles/listSessions.js';
+export type { ListSessionsOptions } from './sessionFiles/listSessions.js';
+export type { SessionInfo } from './sessionFiles/SessionInfo.js';
+export { readSessionEntries } from './sessionFiles/readSessionEntries.js';
+export type { SessionFileEntries } from './sessionFiles/readSessionEntries.js';
 
 // Tools the agent calls and the host runs; run limits.
 export { hostTool } from './tools/hostTool.js';
@@ -56,6 +66,8 @@ export type {
   PiEventType,
   QueueUpdateEvent,
   RetryEvent,
+  SessionChangedEvent,
+  SessionRestartedEvent,
   ToolEndEvent,
   ToolStartEvent,
   ToolUpdateEvent,
@@ -83,6 +95,7 @@ export {
   PiNotFoundError,
   PiPolicyError,
   PiProtocolError,
+  PiRestartedError,
   PiStartError,
   PiTimeoutError,
   PiUnsupportedError,

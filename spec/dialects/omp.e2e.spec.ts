@@ -11,11 +11,15 @@
  * `src/modes/rpc/host-tools.ts` and `rpc-types.ts`): `set_host_tools`, then `host_tool_call` →
  * `host_tool_update`/`host_tool_result`, and `host_tool_cancel`.
  */
+import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { PiConfig } from '../../src/config/PiConfig.js';
 import { PiConfigError } from '../../src/errors.js';
 import { autoApprove } from '../../src/policies/autoApprove.js';
+import type { PiEvent, PiEventOf } from '../../src/protocol/events.js';
+import { childFrameOf } from '../../src/protocol/subagentEvents.js';
+import { SubagentsDataSchema } from '../../src/protocol/subagentFrames.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
@@ -204,6 +208,53 @@ describe('omp e2e', () => {
       const out = await session.prompt('scenario:result [[args:{"city":"Paris","population":2100000}]]', { output: City });
       expect(out).toMatchObject({ reason: 'completed', output: { city: 'Paris', population: 2_100_000 } });
       expect(asked).toEqual(['lookup_stock']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it("omp's subagents (its task tool) come as subagent_* events with the parent's tool call, and get_subagents lists one while it runs", async () => {
+    // `async.enabled` off: the task call waits for its subagent, so it is all one run.
+    await using tenv = await startFakePiEnv({ settings: { async: { enabled: false } } });
+    // omp keeps its subagents' sessions in a directory under its TMPDIR: inside the env, removed with it.
+    const extraEnv = { ...tenv.config.extraEnv, TMPDIR: tenv.home };
+    const client = new PiClient({ config: tenv.config.with({ binary: omp.binary, offline: false, extraEnv }), approve: 'none' });
+    await using session = await client.start({ cwd: tenv.cwd });
+    expect(session.capabilities.subagents).toBe(true);
+    const events: PiEvent[] = [];
+    const subscription = session.events$.subscribe((event) => events.push(event));
+    try {
+      const run = session.prompt('scenario:subagent:40 please');
+      const started = await firstValueFrom(
+        session.events$.pipe(
+          filter((event): event is PiEventOf<'subagent_lifecycle'> => event.type === 'subagent_lifecycle'),
+          take(1),
+          timeout(60_000),
+        ),
+      );
+      const running = SubagentsDataSchema.parse(await session.command('get_subagents')).subagents;
+      const result = await run;
+      expect(result).toMatchObject({ reason: 'completed', finalText: expect.stringContaining('Hello from the subagent.') });
+
+      const task = events.find((event): event is PiEventOf<'tool_start'> => event.type === 'tool_start' && event.name === 'task');
+      expect(task?.toolCallId).toBe('call_task_1');
+      expect(started).toMatchObject({ status: 'started', agent: 'task', parentToolCallId: task?.toolCallId, detached: false });
+      expect(running).toEqual([expect.objectContaining({ id: started.subagentId, status: 'running', parentToolCallId: task?.toolCallId })]);
+      const ofSubagent = events.filter((event) => event.type.startsWith('subagent_'));
+      for (const event of ofSubagent) expect(event).toMatchObject({ subagentId: started.subagentId, parentToolCallId: task?.toolCallId });
+      const lifecycle = events.filter((event): event is PiEventOf<'subagent_lifecycle'> => event.type === 'subagent_lifecycle');
+      expect(lifecycle.map((event) => event.status)).toEqual(['started', 'completed']);
+      expect(events.filter((event) => event.type === 'subagent_progress').length).toBeGreaterThan(0);
+
+      // The subagent's own session: its text in deltas, and its yield.
+      const frames = events.flatMap((event) => (event.type === 'subagent_event' ? [childFrameOf(event)] : []));
+      const text = frames
+        .map((frame) => (frame?.type === 'message_update' && frame.assistantMessageEvent.type === 'text_delta' ? frame.assistantMessageEvent.delta : ''))
+        .join('');
+      expect(text).toBe('Hello from the subagent.');
+      expect(frames.some((frame) => frame?.type === 'tool_execution_start' && frame.toolName === 'yield')).toBe(true);
+      // An ended subagent is no longer listed.
+      expect(SubagentsDataSchema.parse(await session.command('get_subagents')).subagents).toEqual([]);
     } finally {
       subscription.unsubscribe();
     }

@@ -5,9 +5,10 @@
  * - `pi1-*`: pi 1.x (`@earendil-works/pi-coding-agent`, run under Bun), the same scenarios as
  *   the shared pi 0.73 / omp recordings of the same name;
  * - `pi-p-approval-*`: pi 0.73 with pidriver's approval extension, the twin of the shared
- *   `omp-p-approval-*` (omp's built-in approvals).
+ *   `omp-p-approval-*` (omp's built-in approvals);
+ * - `omp-i-*`: omp 18.2.3 (run under Bun) only, what the other dialects lack: its subagents.
  *
- * Run it by hand (it installs pi 1.x into the e2e cache first):
+ * Run it by hand (it installs pi 1.x and omp into the e2e cache first, as the filter needs):
  * `npx tsx spec/dialects/recordFixtures.ts [name-filter]`. The goldens then need
  * `UPDATE_GOLDEN=1 npx vitest run spec/testing/transcripts.spec.ts`.
  */
@@ -19,9 +20,9 @@ import { PiConfig, type PiConfigInput } from '../../src/config/PiConfig.js';
 import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient, type StartOptions } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
-import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
+import { startFakePiEnv, type FakePiEnv, type FakePiEnvOptions } from '../../src/testing/fakePiEnv.js';
 import { recordTranscript } from '../../src/testing/recordTranscript.js';
-import { installPi } from './installPi.js';
+import { installPi, type PiKind } from './installPi.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OUT = join(repo, 'spec', 'fixtures', 'transcripts');
@@ -30,6 +31,8 @@ interface Scenario {
   readonly name: string;
   readonly config?: PiConfigInput;
   readonly start?: Omit<StartOptions, 'cwd'>;
+  /** The fake environment (omp's settings go to its `config.yml`). */
+  readonly env?: FakePiEnvOptions;
   readonly run: (session: PiSession, env: FakePiEnv) => Promise<void>;
 }
 
@@ -122,12 +125,30 @@ const approvals: readonly Scenario[] = [
   },
 ];
 
+/** omp only: what the other dialects lack. */
+const ompOnly: readonly Scenario[] = [
+  {
+    // omp's `task` tool spawns a subagent; with `async.enabled` off the call waits for it (one run),
+    // and `get_subagents` is asked while it runs (its replies are 40 ms a delta).
+    name: 'i-subagent',
+    env: { settings: { async: { enabled: false } } },
+    run: async (session) => {
+      const run = session.prompt('scenario:subagent:40 please');
+      await nth(session, 'subagent_lifecycle');
+      await session.command('get_subagents');
+      await run;
+    },
+  },
+];
+
 async function record(prefix: string, scenario: Scenario, base: PiConfigInput): Promise<void> {
   const name = `${prefix}-${scenario.name}`;
-  await using env = await startFakePiEnv();
+  await using env = await startFakePiEnv(scenario.env);
   const path = join(OUT, `${name}.jsonl`);
   const recording = recordTranscript(path, { normalize: { replace: [[repo, '<repo>']] } });
-  const config = PiConfig.parse({ ...env.config.toInput(), ...base, ...scenario.config });
+  // pi's temp files (omp's subagent sessions) go inside the env, removed with it.
+  const extraEnv = { ...env.config.extraEnv, TMPDIR: env.home };
+  const config = PiConfig.parse({ ...env.config.toInput(), extraEnv, ...base, ...scenario.config });
   const client = new PiClient({ config, transportFactory: recording.transportFactory });
   const session = await client.start({ cwd: env.cwd, approve: 'none', ...scenario.start });
   try {
@@ -140,14 +161,23 @@ async function record(prefix: string, scenario: Scenario, base: PiConfigInput): 
 }
 
 const only = process.argv[2];
+const wanted = (prefix: string, scenarios: readonly Scenario[]): Scenario[] =>
+  scenarios.filter((scenario) => !only || `${prefix}-${scenario.name}`.includes(only));
+/** Installs `kind` (once, into the e2e cache) and runs it with the Bun beside it. */
+const installed = async (kind: PiKind): Promise<PiConfigInput> => {
+  const pi = await installPi(kind);
+  if ('skip' in pi) throw new Error(pi.skip);
+  // omp has no `--offline` flag: `offline: true` would be a PiConfigError.
+  return { binary: pi.binary, runtime: pi.runtime, ...(kind === 'omp' ? { offline: false } : {}) };
+};
 mkdirSync(OUT, { recursive: true });
-const pi1 = await installPi('pi1');
-if ('skip' in pi1) throw new Error(pi1.skip);
-const plans: [string, Scenario, PiConfigInput][] = [
-  ...[...common, ...approvals].map((scenario): [string, Scenario, PiConfigInput] => ['pi1', scenario, { binary: pi1.binary, runtime: pi1.runtime }]),
-  ...approvals.map((scenario): [string, Scenario, PiConfigInput] => ['pi', scenario, {}]),
+const groups: [string, Scenario[], () => Promise<PiConfigInput>][] = [
+  ['pi1', wanted('pi1', [...common, ...approvals]), () => installed('pi1')],
+  ['pi', wanted('pi', approvals), () => Promise.resolve({})],
+  ['omp', wanted('omp', ompOnly), () => installed('omp')],
 ];
-for (const [prefix, scenario, base] of plans) {
-  if (only && !`${prefix}-${scenario.name}`.includes(only)) continue;
-  await record(prefix, scenario, base);
+for (const [prefix, scenarios, base] of groups) {
+  if (scenarios.length === 0) continue;
+  const config = await base();
+  for (const scenario of scenarios) await record(prefix, scenario, config);
 }

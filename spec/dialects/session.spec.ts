@@ -144,7 +144,7 @@ describe('run end per dialect', () => {
     });
     expect(session.protocolVersion).toBe(2);
     await expect(session.prompt('hi')).resolves.toMatchObject({ finalText: 'from omp', reason: 'completed' });
-    expect(types(transport.sent)).toEqual(['get_state', 'negotiate_protocol', 'prompt']);
+    expect(types(transport.sent)).toEqual(['get_state', 'negotiate_protocol', 'set_subagent_subscription', 'prompt']);
     await session.close();
   });
 
@@ -251,7 +251,20 @@ describe('omp specifics', () => {
     transport.emitFrame(READY);
     await started;
     expect(session.protocolVersion).toBe(2);
-    expect(types(transport.sent)).toEqual(['get_state', 'negotiate_protocol']);
+    expect(types(transport.sent)).toEqual(['get_state', 'negotiate_protocol', 'set_subagent_subscription']);
+    expect(transport.sent[2]).toMatchObject({ level: 'events' });
+    await session.close();
+  });
+
+  it('an omp that refuses set_subagent_subscription still starts, and its session works', async () => {
+    const { session, transport, events } = await start({
+      startup: [READY],
+      respond: (command, fake) =>
+        command.type === 'set_subagent_subscription' ? fake.fail(command, 'Subagent event bus is unavailable') : FakeTransport.defaultResponder(command, fake),
+    });
+    expect(types(transport.sent)).toContain('set_subagent_subscription');
+    await expect(session.getState()).resolves.toMatchObject({ isStreaming: false });
+    expect(events.filter((event) => event.type === 'error')).toEqual([]); // the refusal is not an error event
     await session.close();
   });
 

@@ -59,6 +59,6 @@ describe('docs/api.md', () => {
   }
 
   it('keeps the root entry point small', () => {
-    expect(barrelNames('src/index.ts').size).toBeLessThanOrEqual(140);
+    expect(barrelNames('src/index.ts').size).toBeLessThanOrEqual(150);
   });
 });

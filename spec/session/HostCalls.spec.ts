@@ -5,7 +5,7 @@
  * run's result tool (`output`), and what goes to omp as `set_host_tools`. Timed tools run on a
  * TestScheduler; promises settle within a bounded number of macrotask turns.
  */
-import { concatWith, EMPTY, filter, map, NEVER, Observable, of, Subject, throwError } from 'rxjs';
+import { concatWith, EMPTY, filter, lastValueFrom, map, NEVER, Observable, of, Subject, throwError } from 'rxjs';
 import * as z from 'zod';
 import { describe, expect, it, vi } from 'vitest';
 import type { OpenToolCall } from '../../src/protocol/EventNormalizer.js';
@@ -532,19 +532,19 @@ describe('HostCalls: the tools omp is given (set_host_tools)', () => {
 
   it('install() sends set_host_tools on omp, once started; nothing on pi or without tools', async () => {
     const omp = setup({ tools: [tool], omp: true });
-    await omp.hostCalls.install();
+    await lastValueFrom(omp.hostCalls.install$(), { defaultValue: undefined });
     expect(omp.requests).toEqual([{ type: 'set_host_tools', tools: [ompLookup] }]);
     const pi = setup({ tools: [tool] });
-    await pi.hostCalls.install();
+    await lastValueFrom(pi.hostCalls.install$(), { defaultValue: undefined });
     expect(pi.requests).toEqual([]);
     const none = setup({ omp: true });
-    await none.hostCalls.install();
+    await lastValueFrom(none.hostCalls.install$(), { defaultValue: undefined });
     expect(none.requests).toEqual([]);
   });
 
   it('install() rejects when omp refuses set_host_tools', async () => {
     const { hostCalls } = setup({ tools: [tool], omp: true, request$: () => throwError(() => new Error('Unknown command: set_host_tools')) });
-    await expect(hostCalls.install()).rejects.toThrow(/Unknown command/);
+    await expect(lastValueFrom(hostCalls.install$())).rejects.toThrow(/Unknown command/);
   });
 
   it('offerOutput on omp: set_host_tools with submit_result once (follow-ups resend nothing); withdrawOutput sets it back without; the message is unchanged', () => {

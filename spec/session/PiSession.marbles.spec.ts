@@ -50,7 +50,7 @@ const EVENT_LETTERS: Partial<Record<PiEvent['type'], string>> = {
 };
 const letter = (event: PiEvent): string => EVENT_LETTERS[event.type] ?? '?';
 
-const STATUS_LETTERS: Record<SessionStatus, string> = { starting: 'S', idle: 'i', running: 'r', closing: 'c', closed: 'x' };
+const STATUS_LETTERS: Record<SessionStatus, string> = { starting: 'S', idle: 'i', running: 'r', restarting: 'R', closing: 'c', closed: 'x' };
 const statuses = (state$: Observable<SessionState>) =>
   state$.pipe(
     map((state) => STATUS_LETTERS[state.status]),

@@ -18,7 +18,7 @@ import { FakeTransport, type SentCommand } from '../../src/testing/FakeTransport
 import { createTestScheduler } from '../helpers/testScheduler.js';
 
 const config = PiConfig.parse({ requestTimeoutMs: 1_000, startTimeoutMs: 1_000 });
-const STATUS = { starting: 's', idle: 'i', running: 'r', closing: 'c', closed: 'x' } as const;
+const STATUS = { starting: 's', idle: 'i', running: 'r', restarting: 'R', closing: 'c', closed: 'x' } as const;
 
 const assistant = (text: string, stopReason = 'stop') => ({ role: 'assistant', content: text ? [{ type: 'text', text }] : [], stopReason });
 

@@ -32,6 +32,7 @@ function setup(answer: (command: { type: string; id: string }, tracker: RunTrack
       pendingRequests: 0,
       queuedPrompts: 0,
       usage: UsageTotals.ZERO,
+      restarts: 0,
       exit: undefined,
     },
     () => events.seq,

@@ -14,6 +14,7 @@ const initial: SessionState = {
   pendingRequests: 0,
   queuedPrompts: 0,
   usage: UsageTotals.ZERO,
+  restarts: 0,
   exit: undefined,
 };
 

@@ -135,8 +135,8 @@ describe('host tools on omp', () => {
   it('start() gives omp the tools with set_host_tools (their JSON Schema) and waits for its answer', async () => {
     const { tool } = lookup();
     const { transport } = await start({ tools: [tool] });
-    expect(types(transport.sent)).toEqual(['get_state', 'set_host_tools']);
-    expect(transport.sent[1]).toEqual({
+    expect(types(transport.sent)).toEqual(['get_state', 'set_subagent_subscription', 'set_host_tools']);
+    expect(transport.sent[2]).toEqual({
       type: 'set_host_tools',
       id: expect.any(String) as string,
       tools: [
@@ -153,7 +153,7 @@ describe('host tools on omp', () => {
 
   it('without tools nothing is set', async () => {
     const { transport } = await start();
-    expect(types(transport.sent)).toEqual(['get_state']);
+    expect(types(transport.sent)).toEqual(['get_state', 'set_subagent_subscription']);
   });
 
   it('an omp that refuses set_host_tools fails start() and the session is closed', async () => {
@@ -278,8 +278,16 @@ describe('structured output on omp', () => {
     expect(population).toBe(2_100_000);
     // Set (with submit_result, its schema) right before the prompt; the prompt itself is unchanged (no run marker on omp).
     // …and set back without it once the run is over.
-    expect(types(transport.sent)).toEqual(['get_state', 'set_host_tools', 'set_host_tools', 'prompt', 'host_tool_result', 'set_host_tools']);
-    const offered = transport.sent[2]!;
+    expect(types(transport.sent)).toEqual([
+      'get_state',
+      'set_subagent_subscription',
+      'set_host_tools',
+      'set_host_tools',
+      'prompt',
+      'host_tool_result',
+      'set_host_tools',
+    ]);
+    const offered = transport.sent[3]!;
     expect(offered['tools']).toEqual([
       expect.objectContaining({ name: 'lookup_stock' }),
       expect.objectContaining({
@@ -287,8 +295,8 @@ describe('structured output on omp', () => {
         parameters: { type: 'object', properties: { city: { type: 'string' }, population: { type: 'number' } }, required: ['city', 'population'] },
       }),
     ]);
-    expect(transport.sent[3]!['message']).toBe('which city?');
-    expect(transport.sent[4]).toEqual({ type: 'host_tool_result', id: 'h9', result: { content: [{ type: 'text', text: 'Result recorded.' }] } });
+    expect(transport.sent[4]!['message']).toBe('which city?');
+    expect(transport.sent[5]).toEqual({ type: 'host_tool_result', id: 'h9', result: { content: [{ type: 'text', text: 'Result recorded.' }] } });
     expect(ofType(events, 'agent_end')[0]?.output).toEqual({ city: 'Paris', population: 2_100_000 });
 
     await expect(session.prompt('plain')).resolves.toMatchObject({ reason: 'completed', finalText: 'just text' });
@@ -333,7 +341,7 @@ describe('structured output on omp', () => {
     expect(prompts).toHaveLength(2);
     expect(prompts[1]!['message']).toMatch(/submit_result/);
     // Offered once for the run (the follow-up needs no new set_host_tools), taken away at its end.
-    expect(types(transport.sent)).toEqual(['get_state', 'set_host_tools', 'prompt', 'prompt', 'set_host_tools']);
+    expect(types(transport.sent)).toEqual(['get_state', 'set_subagent_subscription', 'set_host_tools', 'prompt', 'prompt', 'set_host_tools']);
     expect(ofType(events, 'agent_start')).toHaveLength(1);
     expect(ofType(events, 'agent_end')).toHaveLength(1);
     // The session goes on.

@@ -410,6 +410,43 @@ describe('startFakeLlm (HTTP)', () => {
     expect(scenarioReply({ ...request, scenario: 'http401' })).toMatchObject({ status: 401 });
   });
 
+  it("subagent[:MS]: the parent calls omp's task tool with the scenario; a request offering yield is the subagent's", () => {
+    const parent: FakeLlmRequest = {
+      n: 1,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      scenario: 'subagent:40',
+      step: 0,
+      attempt: 1,
+      model: 'fake-1',
+      roles: ['system', 'user'],
+      tools: ['read', 'bash', 'task'],
+      lastUserText: 'scenario:subagent:40 please',
+      scenarioText: 'scenario:subagent:40 please',
+      toolResults: [],
+      body: {},
+      headers: {},
+    };
+    expect(scenarioReply(parent)).toEqual({
+      toolCalls: [{ id: 'call_task_1', name: 'task', arguments: { agent: 'task', task: 'scenario:subagent:40 Say hello.' } }],
+    });
+    const override = 'scenario:subagent [[task:scenario:text Just this.]]';
+    expect(scenarioReply({ ...parent, scenario: 'subagent', scenarioText: override, lastUserText: override })).toMatchObject({
+      toolCalls: [{ arguments: { agent: 'task', task: 'scenario:text Just this.' } }],
+    });
+    expect(scenarioReply({ ...parent, step: 1, toolResults: ['<task-result>'] })).toEqual({ text: ['Tool said: ', '["<task-result>"]'] });
+
+    // omp's prompt for the subagent: its own text carries the token on.
+    const childText = 'Complete assignment thoroughly:\n\nscenario:subagent:40 Say hello.';
+    const child = { ...parent, n: 2, tools: ['read', 'bash', 'task', 'yield'], lastUserText: childText, scenarioText: childText };
+    expect(scenarioReply(child)).toEqual({
+      text: ['Hello ', 'from ', 'the ', 'subagent.'],
+      delayMs: 40,
+      toolCalls: [{ id: 'call_yield_1', name: 'yield', arguments: { data: 'Hello from the subagent.' } }],
+    });
+    expect(scenarioReply({ ...child, step: 1 })).toEqual({ text: 'Done.' });
+  });
+
   it('refuses non-loopback hosts and the ports oh-my-pi probes', async () => {
     await expect(startFakeLlm({ host: '0.0.0.0' })).rejects.toThrow(RangeError);
     await expect(startFakeLlm({ port: 11434 })).rejects.toThrow(RangeError);

@@ -12,7 +12,7 @@ export interface ManagedSessionEvent {
 }
 
 /** Lifecycle of a session, as its `state$` reports it (the same values as `SessionStatus`). */
-export type ManagedSessionStatus = 'starting' | 'idle' | 'running' | 'closing' | 'closed';
+export type ManagedSessionStatus = 'starting' | 'idle' | 'running' | 'restarting' | 'closing' | 'closed';
 
 /**
  * The part of a session's state the manager reads: whether a run is in progress, how many

@@ -6,10 +6,11 @@ import {
   defer,
   distinctUntilChanged,
   EMPTY,
+  filter,
   map,
   merge,
   mergeAll,
-  Observable,
+  type Observable,
   Subject,
   Subscription,
   takeUntil,
@@ -20,13 +21,17 @@ import { PiCapacityError, PiDriverError, PiLimitError, SessionNotFoundError } fr
 import { budget } from '../limits/budget.js';
 import type { LimitBreach } from '../limits/RunLimits.js';
 import type { StartOptions } from '../session/PiClient.js';
-import { UsageTotals } from '../usage/UsageTotals.js';
+import { resolveRestart, type RestartOptions } from '../session/restartPolicy.js';
+import type { UsageTotals } from '../usage/UsageTotals.js';
 import { closeOnExit, type CloseOnExitOptions } from './closeOnExit.js';
 import { closeSession, closeWithin } from './closeSession.js';
-import type { ManagedSession, SessionEventOf, SessionFactory, StopResult } from './ManagedSession.js';
+import type { ManagedSession, ManagedSessionEvent, SessionEventOf, SessionFactory, StopResult } from './ManagedSession.js';
 import type { ManagerEvent, ManagerNotice, RemovalReason } from './notices.js';
 import { assertDuration, type PiSessionManagerOptions, type StopOptions } from './options.js';
 import type { IdleExpiry } from './reapIdle.js';
+import { restartNoticeOf, withRestart } from './restarts.js';
+import { reduceSessions, sumUsage } from './sessionsReducer.js';
+import { unsubscribed$ } from './unsubscribed.js';
 import { watchIdle } from './watchIdle.js';
 
 interface Entry<S> {
@@ -42,21 +47,6 @@ interface Entry<S> {
   /** The manager's close of it, once started. */
   closing: Promise<StopResult> | undefined;
 }
-
-type SessionsAction<S> = { readonly type: 'add'; readonly session: S } | { readonly type: 'remove'; readonly sessionId: string };
-
-function reduceSessions<S extends ManagedSession>(state: ReadonlyMap<string, S>, action: SessionsAction<S>): ReadonlyMap<string, S> {
-  const next = new Map(state);
-  if (action.type === 'add') next.set(action.session.sessionId, action.session);
-  else next.delete(action.sessionId);
-  return next;
-}
-
-const sumUsage = (usage: ReadonlyMap<number, UsageTotals>): UsageTotals => {
-  let total = UsageTotals.ZERO;
-  for (const totals of usage.values()) total = total.add(totals);
-  return total;
-};
 
 /**
  * A registry of many sessions, with an idle reaper and a clean stop-all. It depends only on the
@@ -128,6 +118,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
   readonly #creating = new Set<Promise<Entry<S> | undefined>>();
   /** Unhooks of the `closeOnExit()` hooks made through this manager; `dispose()` runs them. */
   readonly #exitHooks = new Set<() => void>();
+  readonly #restart: RestartOptions | boolean | undefined; // given to the factory
+  #restarts = 0;
   /** The breach of `limits`, once `usage$` went past them. */
   #budgetExceeded: LimitBreach | undefined;
   #nextKey = 0;
@@ -155,6 +147,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
       throw new PiDriverError(`maxSessions must be a non-negative integer, got ${maxSessions}`, { code: 'PI_INVALID_OPTION' });
     }
     this.#factory = options.factory;
+    this.#restart = options.restart;
+    resolveRestart(options.restart); // validated now, not at the first create()
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#reapIntervalMs = reapIntervalMs;
     this.#maxSessions = maxSessions;
@@ -198,6 +192,11 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
    */
   get budgetExceeded(): LimitBreach | undefined {
     return this.#budgetExceeded;
+  }
+
+  /** How many times pi was restarted in this manager's sessions (removed ones included): each was a `session_restarted` notice. */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /**
@@ -269,7 +268,7 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     const reservation = this.#reserve();
     let session: S;
     try {
-      session = await factory(options);
+      session = await factory(withRestart(options, this.#restart));
     } catch (error) {
       reservation.release(undefined);
       throw error;
@@ -490,6 +489,8 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
       // subscription ends; its end, an error too, is how the manager learns the session ended.
       this.#joined.next(
         typed$.pipe(
+          // A restart is reported as the manager's notice, in the event's place.
+          filter((event) => event.type !== 'session_restarted' || this.#onRestarted(entry, event)),
           tap({
             error: (error: unknown) => this.#onEnded(entry, error, true),
             complete: () => this.#onEnded(entry, undefined, false),
@@ -551,6 +552,13 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
     this.#notices.next({ type: 'session_removed', sessionId, reason });
   }
 
+  /** A session's `session_restarted` event: counted and reported as a notice; false (the event itself is dropped). */
+  #onRestarted(entry: Entry<S>, event: ManagedSessionEvent): false {
+    this.#restarts++;
+    this.#notices.next(restartNoticeOf(entry.session.sessionId, event));
+    return false;
+  }
+
   #onEnded(entry: Entry<S>, error: unknown, died: boolean): void {
     if (entry.ended) return;
     entry.ended = true;
@@ -576,13 +584,4 @@ export class PiSessionManager<S extends ManagedSession = ManagedSession, O = Sta
 
 function duplicateError(sessionId: string): PiDriverError {
   return new PiDriverError(`A session with id "${sessionId}" is already registered`, { code: 'PI_DUPLICATE_SESSION' });
-}
-
-/** Emits once when `subscription` is unsubscribed (at once if it already is). */
-function unsubscribed$(subscription: Subscription): Observable<void> {
-  return new Observable<void>((subscriber) => {
-    const notify = (): void => subscriber.next();
-    subscription.add(notify);
-    return () => subscription.remove(notify);
-  });
 }

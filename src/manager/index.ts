@@ -10,10 +10,12 @@ export type {
   ManagerEvent,
   ManagerNotice,
   RemovalReason,
+  BudgetExceededNotice,
   SessionAddedNotice,
   SessionDiedNotice,
   SessionReapedNotice,
   SessionRemovedNotice,
+  SessionRestartedNotice,
 } from './notices.js';
 export { stopStatusOf } from './ManagedSession.js';
 export type {

@@ -43,6 +43,21 @@ export interface SessionDiedNotice {
 }
 
 /**
+ * Emitted on the manager's `events$` when a session's pi died on its own and was started again
+ * (the session's `session_restarted` event, which the manager reports as this notice in its
+ * place). The session stays registered.
+ */
+export interface SessionRestartedNotice {
+  readonly type: 'session_restarted';
+  readonly sessionId: string;
+  /** How many times this session was restarted so far (its event's `attempt`). */
+  readonly attempt: number;
+  /** How the process that died ended, when the session said. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/**
  * Emitted on the manager's `events$`, once, when its `usage$` goes past its `limits`. Every
  * session is then told (`exceedBudget`), and `budgetExceeded` holds the breach.
  */
@@ -55,7 +70,7 @@ export interface BudgetExceededNotice {
 }
 
 /** The manager's own events, interleaved with the sessions' events on its `events$`. */
-export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice | BudgetExceededNotice;
+export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionReapedNotice | SessionDiedNotice | SessionRestartedNotice | BudgetExceededNotice;
 
 /**
  * What the manager's `events$` emits: the sessions' events `E` (as they are, each with its
@@ -66,7 +81,7 @@ export type ManagerNotice = SessionAddedNotice | SessionRemovedNotice | SessionR
 export type ManagerEvent<E = ManagedSessionEvent> = E | ManagerNotice;
 
 /** The `type` tags of {@link ManagerNotice}. */
-export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died', 'budget_exceeded'] as const;
+export const MANAGER_NOTICE_TYPES = ['session_added', 'session_removed', 'reaped', 'session_died', 'session_restarted', 'budget_exceeded'] as const;
 
 /**
  * Tells the manager's notices from the sessions' events.

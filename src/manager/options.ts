@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { PiDriverError } from '../errors.js';
+import type { RestartOptions } from '../session/restartPolicy.js';
 import type { BudgetLimits } from '../limits/budget.js';
 import { isDuration } from '../rx/longTimer.js';
 import type { ManagedSession, SessionFactory } from './ManagedSession.js';
@@ -33,6 +34,14 @@ export interface PiSessionManagerOptions<S extends ManagedSession, O> {
    * with `PiLimitError` without starting a process. A missing limit, or `Infinity`, is none.
    */
   readonly limits?: BudgetLimits;
+  /**
+   * Crash recovery for every session `create()` starts: given to the factory as `restart` in its
+   * options, unless they have their own (`client.start`'s `StartOptions.restart`: pi is started
+   * again on the same session file when it dies on its own). Each restart is a `session_restarted`
+   * notice on `events$`, counted in `restarts`; a restarting session is busy for the reaper, and
+   * `stop()` / `stopAll()` win over a restart under way.
+   */
+  readonly restart?: RestartOptions | boolean;
   /** Time source of the reaper and of `stopAll`'s timeout; default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }

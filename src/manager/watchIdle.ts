@@ -13,7 +13,8 @@ export interface WatchIdleOptions {
   readonly scheduler: SchedulerLike;
 }
 
-const isBusy = (state: ManagedSessionState): boolean => state.status === 'running' || state.pendingRequests > 0;
+/** A run in progress, an open request, or pi being restarted: not idle. */
+const isBusy = (state: ManagedSessionState): boolean => state.status === 'running' || state.status === 'restarting' || state.pendingRequests > 0;
 
 /**
  * The reaper of one session: its activity, from the best source it has, through `reapIdle`.

@@ -1,5 +1,6 @@
 import type { AgentMessage, ContentBlock, FrameOf, KnownFrame, ToolResult } from './frames.js';
 import type { EventFields } from './events.js';
+import type { SubagentChildFrame } from './subagentFrames.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 
 /** What the last assistant message of a run said, for `RunResult` and `agent_end`. */
@@ -29,6 +30,8 @@ export class EventNormalizer {
   /** Tool calls of the last assistant message not yet started (omp asks for approval before starting). */
   #announcedTools: OpenToolCall[] = [];
   #lastAssistant: AssistantSummary | undefined;
+  /** Who each omp subagent is, from its lifecycle and progress frames (its `subagent_event`s carry only its id). */
+  readonly #subagents = new Map<string, SubagentIdentity>();
 
   get lastAssistant(): AssistantSummary | undefined {
     return this.#lastAssistant;
@@ -42,6 +45,17 @@ export class EventNormalizer {
   /** Tool calls the model asked for that have not started yet. */
   get announcedTools(): readonly OpenToolCall[] {
     return this.#announcedTools;
+  }
+
+  /**
+   * pi died with these tool calls running (the session restarts it): forgets them and returns
+   * them, so the session can end each one with a `tool_end`.
+   */
+  abandonTools(): OpenToolCall[] {
+    const open = [...this.#openTools.values()];
+    this.#openTools.clear();
+    this.#announcedTools = [];
+    return open;
   }
 
   /** Forgets the previous run's summary. */
@@ -130,9 +144,55 @@ export class EventNormalizer {
             message: `extension ${frame.extensionPath ?? '?'} failed in ${frame.event ?? '?'}: ${frame.error ?? 'unknown error'}`,
           },
         ];
+      case 'subagent_lifecycle':
+        return [this.#subagentLifecycle(frame.payload)];
+      case 'subagent_progress':
+        return [this.#subagentProgress(frame.payload)];
+      case 'subagent_event':
+        return [{ type: 'subagent_event', ...this.#subagent(frame.payload.id), event: withoutResentMessage(frame.payload.event) }];
       default:
         return [];
     }
+  }
+
+  #subagentLifecycle(payload: FrameOf<'subagent_lifecycle'>['payload']): EventFields {
+    const who = this.#subagent(payload.id, payload);
+    const { agentSource, description, sessionFile, detached } = payload;
+    return { type: 'subagent_lifecycle', ...who, status: payload.status, ...defined({ agentSource, description, sessionFile, detached }) };
+  }
+
+  #subagentProgress(payload: FrameOf<'subagent_progress'>['payload']): EventFields {
+    const progress = payload.progress;
+    const who = this.#subagent(progress.id, {
+      agent: payload.agent ?? progress.agent,
+      parentToolCallId: payload.parentToolCallId,
+      index: payload.index ?? progress.index,
+    });
+    const { task, assignment, sessionFile, detached } = payload;
+    return {
+      type: 'subagent_progress',
+      ...who,
+      status: progress.status,
+      ...defined({ task, assignment, description: progress.description, sessionFile, detached }),
+      progress,
+    };
+  }
+
+  /** Who subagent `id` is: what this frame says, completed with what earlier frames said. */
+  #subagent(id: string, seen: SubagentFields = {}): SubagentIdentity {
+    const known = this.#subagents.get(id);
+    const who: SubagentIdentity = {
+      subagentId: id,
+      ...defined({ agent: known?.agent, parentToolCallId: known?.parentToolCallId, index: known?.index }),
+      ...defined({ agent: seen.agent, parentToolCallId: seen.parentToolCallId, index: seen.index }),
+    };
+    if (known === undefined || seen.agent != null || seen.parentToolCallId != null || seen.index != null) {
+      this.#subagents.delete(id);
+      this.#subagents.set(id, who);
+      // omp keeps at most 256 ended subagents' transcripts too; the oldest are forgotten.
+      if (this.#subagents.size > MAX_SUBAGENTS) this.#subagents.delete(this.#subagents.keys().next().value as string);
+    }
+    return who;
   }
 
   #messageUpdate(frame: FrameOf<'message_update'>): EventFields[] {
@@ -196,6 +256,40 @@ function isThinking(block: ContentBlock): block is Extract<ContentBlock, { type:
 
 function isToolCall(block: ContentBlock): block is Extract<ContentBlock, { type: 'toolCall'; id: string }> {
   return block.type === 'toolCall' && typeof (block as { id?: unknown }).id === 'string';
+}
+
+/** How many subagents' identities the normalizer remembers. */
+const MAX_SUBAGENTS = 256;
+
+/** What a subagent frame may say about who the subagent is. */
+interface SubagentFields {
+  readonly agent?: string | null | undefined;
+  readonly parentToolCallId?: string | null | undefined;
+  readonly index?: number | null | undefined;
+}
+
+/** The fields of every subagent event that say who the subagent is. */
+interface SubagentIdentity {
+  readonly subagentId: string;
+  readonly agent?: string;
+  readonly parentToolCallId?: string;
+  readonly index?: number;
+}
+
+/**
+ * A subagent's frame for its `subagent_event`: as omp sent it, except that a `message_update`
+ * loses its resent copies of the partial message (`message`, `assistantMessageEvent.partial`), as
+ * the session's own `message_update`s do. A copy: the frame's `raw` keeps them.
+ */
+function withoutResentMessage(frame: SubagentChildFrame): SubagentChildFrame {
+  if (frame.type !== 'message_update') return frame;
+  const { message: _message, ...rest } = frame;
+  const update = rest['assistantMessageEvent'];
+  if (typeof update === 'object' && update !== null && 'partial' in update) {
+    const { partial: _partial, ...event } = update as Record<string, unknown>;
+    rest['assistantMessageEvent'] = event;
+  }
+  return rest;
 }
 
 /** The text of a message: a string, or its text blocks joined. */

@@ -42,6 +42,12 @@ export interface Capabilities {
   readonly doublePromptResponse: boolean;
   /** `extension_ui_request` `cancel` frames withdrawing a dialog (omp). */
   readonly cancelFrames: boolean;
+  /**
+   * Subagents (omp's `task` tool) reported as `subagent_lifecycle`, `subagent_progress` and
+   * `subagent_event` events (pidriver sends `set_subagent_subscription` when the session starts),
+   * and `get_subagents` (omp).
+   */
+  readonly subagents: boolean;
   /** `get_session_stats`. */
   readonly sessionStats: boolean;
   /** `queue_update` events (omp has none: poll `get_state.queuedMessageCount`). */
@@ -160,6 +166,7 @@ export function capabilitiesOf(dialect: Dialect, version?: string): Capabilities
         unknownCommandId: false,
         doublePromptResponse: false,
         cancelFrames: false,
+        subagents: false,
         queueEvents: true,
         clearQueue: false,
         excludeTools: false,
@@ -184,6 +191,7 @@ export function capabilitiesOf(dialect: Dialect, version?: string): Capabilities
         unknownCommandId: atLeast('0.79.7'),
         doublePromptResponse: false,
         cancelFrames: false,
+        subagents: false,
         queueEvents: true,
         clearQueue: atLeast('0.84.4'),
         excludeTools: true,
@@ -209,6 +217,7 @@ export function capabilitiesOf(dialect: Dialect, version?: string): Capabilities
         unknownCommandId: v18_3,
         doublePromptResponse: true,
         cancelFrames: true,
+        subagents: true,
         queueEvents: false,
         clearQueue: false,
         excludeTools: false,

@@ -13,6 +13,7 @@
  */
 import * as z from 'zod';
 import { UsageTotalsSchema } from './UsageTotalsSchema.js';
+import { SubagentEventEventSchema, SubagentLifecycleEventSchema, SubagentProgressEventSchema } from './subagentEvents.js';
 
 const base = {
   sessionId: z.string(),
@@ -215,6 +216,43 @@ export const CompactionEventSchema = z.object({
   errorMessage: z.string().optional(),
 });
 
+/**
+ * Emitted when pi died on its own and the session started it again on the same pi session file
+ * (`client.start({ restart })`), once the new process is ready: the conversation goes on with its
+ * history, under the same `sessionId`, with a new `pid`. What was in flight when pi died failed
+ * (a run ended with `reason: 'error'`, `errorCode: 'process_exited'`); nothing was sent again.
+ */
+export const SessionRestartedEventSchema = z.object({
+  ...base,
+  type: z.literal('session_restarted'),
+  /** How many times this session was restarted so far, this one included (1 for the first). */
+  attempt: z.number().int().positive(),
+  /** How the process that died ended. */
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  /** The last lines it wrote to stderr. */
+  stderrTail: z.string(),
+  /** The pid of the new process. */
+  pid: z.number().int().optional(),
+  /** pi's session id after the restart (the same one, unless pi could not load its file). */
+  piSessionId: z.string().optional(),
+});
+
+/**
+ * Emitted when the session's conversation changed under it: `newSession()`, `fork()`, `clone()`
+ * or `switchSession()` succeeded. Later events belong to the new pi session; a late subscriber's
+ * replay starts here, not in the conversation before it.
+ */
+export const SessionChangedEventSchema = z.object({
+  ...base,
+  type: z.literal('session_changed'),
+  reason: z.enum(['new', 'fork', 'clone', 'switch']),
+  /** pi's session id now. */
+  piSessionId: z.string().optional(),
+  /** pi's session file now (absent for an in-memory session). */
+  sessionFile: z.string().optional(),
+});
+
 /** Emitted for any frame pidriver doesn't model; `line` is the raw stdout line. */
 export const UnknownEventSchema = z.object({
   ...base,
@@ -242,6 +280,11 @@ export const PiEventSchema = z.discriminatedUnion('type', [
   QueueUpdateEventSchema,
   RetryEventSchema,
   CompactionEventSchema,
+  SessionRestartedEventSchema,
+  SessionChangedEventSchema,
+  SubagentLifecycleEventSchema,
+  SubagentProgressEventSchema,
+  SubagentEventEventSchema,
   UnknownEventSchema,
 ]);
 
@@ -263,6 +306,8 @@ export type UserMessageEvent = z.infer<typeof UserMessageEventSchema>;
 export type QueueUpdateEvent = z.infer<typeof QueueUpdateEventSchema>;
 export type RetryEvent = z.infer<typeof RetryEventSchema>;
 export type CompactionEvent = z.infer<typeof CompactionEventSchema>;
+export type SessionRestartedEvent = z.infer<typeof SessionRestartedEventSchema>;
+export type SessionChangedEvent = z.infer<typeof SessionChangedEventSchema>;
 export type UnknownEvent = z.infer<typeof UnknownEventSchema>;
 export type PiEvent = z.infer<typeof PiEventSchema>;
 export type PiEventType = PiEvent['type'];

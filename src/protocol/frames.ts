@@ -7,6 +7,7 @@
  * are typed; everything else passes through untouched.
  */
 import * as z from 'zod';
+import { SubagentEventFrameSchema, SubagentLifecycleFrameSchema, SubagentProgressFrameSchema } from './subagentFrames.js';
 
 /** Optional on the wire, where pi also sometimes writes `null`. */
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
@@ -285,6 +286,9 @@ export const FRAME_SCHEMAS = {
   rpc_frame_error: RpcFrameErrorFrameSchema,
   host_tool_call: HostToolCallFrameSchema,
   host_tool_cancel: HostToolCancelFrameSchema,
+  subagent_lifecycle: SubagentLifecycleFrameSchema,
+  subagent_progress: SubagentProgressFrameSchema,
+  subagent_event: SubagentEventFrameSchema,
 } as const;
 
 export type KnownFrameType = keyof typeof FRAME_SCHEMAS;

@@ -81,6 +81,8 @@ export {
   PiEventSchema,
   QueueUpdateEventSchema,
   RetryEventSchema,
+  SessionChangedEventSchema,
+  SessionRestartedEventSchema,
   ToolEndEventSchema,
   ToolStartEventSchema,
   ToolUpdateEventSchema,
@@ -110,6 +112,8 @@ export type {
   PiEventType,
   QueueUpdateEvent,
   RetryEvent,
+  SessionChangedEvent,
+  SessionRestartedEvent,
   ToolEndEvent,
   ToolStartEvent,
   ToolUpdateEvent,
@@ -121,6 +125,21 @@ export type {
   UsageEvent,
   UserMessageEvent,
 } from './events.js';
+export {
+  SubagentChildFrameSchema,
+  SubagentEventFrameSchema,
+  SubagentEventPayloadSchema,
+  SubagentLifecycleFrameSchema,
+  SubagentLifecyclePayloadSchema,
+  SubagentProgressFrameSchema,
+  SubagentProgressPayloadSchema,
+  SubagentProgressSchema,
+  SubagentsDataSchema,
+  SubagentSnapshotSchema,
+} from './subagentFrames.js';
+export type { SubagentChildFrame, SubagentProgress, SubagentSnapshot } from './subagentFrames.js';
+export { childFrameOf, SubagentEventEventSchema, SubagentLifecycleEventSchema, SubagentProgressEventSchema } from './subagentEvents.js';
+export type { SubagentEventEvent, SubagentLifecycleEvent, SubagentProgressEvent } from './subagentEvents.js';
 export { UsageTotalsJSONSchema, UsageTotalsSchema } from './UsageTotalsSchema.js';
 export { ExtensionUiResponseSchema, FollowUpCommandSchema, ImageContentInputSchema, PromptCommandSchema, SteerCommandSchema } from './commands.js';
 export type { ExtensionUiResponse, FollowUpCommand, ImageContentInput, PiCommand, PromptCommand, SteerCommand } from './commands.js';
@@ -130,3 +149,14 @@ export { capabilitiesOf, describeDialect, DIALECT_NAMES, unsupportedCommandHint,
 export type { Capabilities } from './dialects.js';
 export { RpcChunkAssembler } from './RpcChunkAssembler.js';
 export type { ChunkOutcome } from './RpcChunkAssembler.js';
+export {
+  SessionEntriesDataSchema,
+  SessionEntrySchema,
+  SessionHeaderSchema,
+  SessionMessageEntrySchema,
+  SessionTreeDataSchema,
+  SessionTreeNodeSchema,
+  SessionTreeSchema,
+} from './sessionEntries.js';
+export type { SessionEntriesData, SessionEntry, SessionHeader, SessionMessageEntry, SessionTreeData, SessionTreeNode } from './sessionEntries.js';
+export { sessionTree } from './sessionTree.js';

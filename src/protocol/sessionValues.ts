@@ -8,7 +8,7 @@ import type { UsageTotals } from '../usage/UsageTotals.js';
 import type { AgentEndReason } from './events.js';
 
 /** Lifecycle of a session. */
-export type SessionStatus = 'starting' | 'idle' | 'running' | 'closing' | 'closed';
+export type SessionStatus = 'starting' | 'idle' | 'running' | 'restarting' | 'closing' | 'closed';
 
 /** A snapshot of a session, as `state$` emits it. */
 export interface SessionState {
@@ -31,6 +31,8 @@ export interface SessionState {
   /** Prompts waiting for the current run to end. */
   readonly queuedPrompts: number;
   readonly usage: UsageTotals;
+  /** Times pi died on its own and was restarted (`restart`). */
+  readonly restarts: number;
   /** Set once the process is gone (the transport's `ExitInfo`). */
   readonly exit: ExitDetails | undefined;
 }

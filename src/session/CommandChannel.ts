@@ -124,6 +124,11 @@ export class CommandChannel {
   /** Fails every pending command, and every later one, with `error`. */
   rejectAll(error: Error): void {
     this.#closedError ??= error;
+    this.failPending(error);
+  }
+
+  /** Fails every pending command with `error` (their process died); later ones go to the next process. */
+  failPending(error: Error): void {
     for (const pending of [...this.#pending.values()]) {
       this.#settle(pending.id);
       pending.reject(error);

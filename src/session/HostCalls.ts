@@ -1,4 +1,4 @@
-import { connect, defer, lastValueFrom, from, isObservable, last, map, merge, of, pairwise, catchError, Subscription, type Observable } from 'rxjs';
+import { connect, defaultIfEmpty, defer, from, isObservable, last, map, merge, of, pairwise, catchError, Subscription, take, type Observable } from 'rxjs';
 import type { ExtensionUiRequestFrame, FrameOf } from '../protocol/frames.js';
 import {
   HostCallRequestSchema,
@@ -84,9 +84,13 @@ export class HostCalls {
   }
 
   /** omp: gives it the host tools (`set_host_tools`), once it is started. pi got them at spawn. */
-  async install(): Promise<void> {
-    if (!this.#options.isOmp() || this.#tools.size === 0) return;
-    await lastValueFrom(this.#options.request$({ type: 'set_host_tools', tools: ompToolDefinitions(this.specs) }), { defaultValue: undefined });
+  install$(): Observable<void> {
+    if (!this.#options.isOmp() || this.#tools.size === 0) return of(undefined);
+    return this.#options.request$({ type: 'set_host_tools', tools: ompToolDefinitions(this.specs) }).pipe(
+      map(() => undefined),
+      defaultIfEmpty(undefined),
+      take(1),
+    );
   }
 
   /**

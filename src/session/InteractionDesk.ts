@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import { BehaviorSubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
-import { PiDriverError, PiPolicyError } from '../errors.js';
+import { PiConfigError, PiDriverError, PiPolicyError } from '../errors.js';
 import { cancel, coerceDecision, deny } from '../policies/decisions.js';
 import { toUiResponse } from '../policies/toUiResponse.js';
 import type { Decision, DecisionInput, Policy, PolicyAnswer, PolicyRequest, PolicySession } from '../policies/types.js';
@@ -16,7 +16,10 @@ export type RequestFields = Omit<InteractionRequest, 'sessionId' | 'seq' | 'raw'
 
 interface OpenRequest {
   readonly request: InteractionRequest;
-  readonly controller: AbortController;
+  /** The signal the policy that has the request sees: a fresh one for each policy it is offered to. */
+  controller: AbortController;
+  /** The policy it was last offered to (its generation); `undefined` while it is offered to none. */
+  offeredTo: number | undefined;
   /** Size of pi's frame, for the replay window when the request is published. */
   readonly size: number;
   /**
@@ -35,7 +38,7 @@ interface OpenRequest {
 export interface InteractionDeskOptions {
   readonly sessionId: string;
   readonly policy: Policy;
-  /** No policy was given (askHost()): a request nobody could see is denied at once. */
+  /** No policy was given (askHost()): a request nobody could see is denied at once. Off after `setPolicy()`. */
   readonly defaultPolicy: boolean;
   readonly scheduler: SchedulerLike;
   /** The session, as policies' host callbacks see it. */
@@ -64,7 +67,13 @@ const UNANSWERED_WARNING_MS = 60_000;
  * `pending$` and `events$` (`handledBy: 'host'`), and the first answer wins, the host's
  * `respond()` or a later one from the policy. A policy that errors or completes fails closed
  * (deny / cancel what it held) and is subscribed again for the next request. Answers to a request
- * already answered or withdrawn are ignored.
+ * already answered or withdrawn are ignored. {@link setPolicy} switches the policy while the
+ * session runs.
+ *
+ * Each subscription of a policy is a generation: answers, errors and completions of an older
+ * one (switched away, or stopped) are ignored, and each open request is offered at most once to
+ * each generation, which keeps a policy answering synchronously, or a `setPolicy()` from inside a
+ * policy, from losing a request or answering one twice.
  *
  * @internal
  */
@@ -74,8 +83,15 @@ export class InteractionDesk {
   /** Ids of requests already answered or withdrawn (bounded), so late answers are ignored, not errors. */
   readonly #closedIds = new Set<string>();
   readonly #pending = new BehaviorSubject<readonly InteractionRequest[]>([]);
-  readonly #requests = new Subject<PolicyRequest>();
-  #policy: Subscription | undefined;
+  /** The policy: the one given, or the last one `setPolicy()` set. */
+  #policy: Policy;
+  #defaultPolicy: boolean;
+  /** The generation of the running policy's subscription; bumped when it stops or is switched away. */
+  #generation = 0;
+  /** The requests of the running policy (one Subject per generation); `undefined`: no policy is running. */
+  #requests: Subject<PolicyRequest> | undefined;
+  #subscription: Subscription | undefined;
+  #started = false;
   #restarts = 0;
   #closed = false;
 
@@ -84,6 +100,8 @@ export class InteractionDesk {
 
   constructor(options: InteractionDeskOptions) {
     this.#options = options;
+    this.#policy = options.policy;
+    this.#defaultPolicy = options.defaultPolicy;
     this.pending$ = this.#pending.asObservable();
   }
 
@@ -92,13 +110,70 @@ export class InteractionDesk {
     return this.#pending.value;
   }
 
-  /** Subscribes the policy. */
+  /** Subscribes the policy (a new generation; the one running, if any, is unsubscribed first). */
   start(): void {
-    this.#policy = this.#options.policy(this.#requests.asObservable()).subscribe({
-      next: (answer) => this.#onPolicyAnswer(answer),
-      error: (error: unknown) => this.#onPolicyStopped(error),
-      complete: () => this.#onPolicyStopped(new PiDriverError('the interaction policy completed')),
+    const generation = this.#stopPolicy();
+    // Closed, or the old policy's teardown called setPolicy(), which subscribed the new one already.
+    if (this.#closed || generation !== this.#generation) return;
+    this.#started = true;
+    const requests = new Subject<PolicyRequest>();
+    this.#requests = requests;
+    const subscription = this.#policy(requests.asObservable()).subscribe({
+      next: (answer) => {
+        if (generation === this.#generation) this.#onPolicyAnswer(answer);
+      },
+      error: (error: unknown) => {
+        if (generation === this.#generation) this.#onPolicyStopped(error);
+      },
+      complete: () => {
+        if (generation === this.#generation) this.#onPolicyStopped(new PiDriverError('the interaction policy completed'));
+      },
     });
+    // Still running? It may have died, or been switched away, while it was being subscribed.
+    if (generation === this.#generation) this.#subscription = subscription;
+    else subscription.unsubscribe();
+  }
+
+  /**
+   * Switches the policy: later requests go to `policy`, and every request still open is offered
+   * to it again, oldest first.
+   *
+   * - The old policy is unsubscribed; its answers from now on are ignored, and the signal it was
+   *   given for each open request aborts (`PI_REQUEST_WITHDRAWN`).
+   * - A request it was still deciding goes to `policy` as a new request would: an answer goes to
+   *   pi and records the request on `events$` (`handledBy: 'policy'`), a `defer` hands it to the
+   *   host (`handledBy: 'host'`). Either way it is on `events$` once.
+   * - A request it had left to the host stays in `pending$`, answerable with `respond()`, while
+   *   `policy` decides it too; the first answer wins. If `policy` answers, the request leaves
+   *   `pending$` and the answer goes to pi, with no second event (as when `timeoutDecision` answers
+   *   a deferred request); a `defer` leaves it as it is.
+   * - `policy` fails closed like the first one: if it errors or completes, what it is deciding is
+   *   denied (a permission) or cancelled, with a `policy_error` event, and a fresh copy of it
+   *   takes the next requests. Requests left to the host stay there.
+   * - The default policy's safeguard (a request nobody could see is denied at once) ends: any
+   *   policy set here, `askHost()` too, is one the app chose, and its deferred requests wait for
+   *   `respond()`.
+   *
+   * Re-entrant: `policy` may answer synchronously, and `setPolicy()` may be called from inside a
+   * policy or an `events$` subscriber; the last policy set gets every open request once.
+   *
+   * @param policy The new policy.
+   * @throws {PiConfigError} naming `policy` when it is not a function; nothing is changed.
+   *   Once the session is closed, a valid `policy` is ignored (there is nothing left to decide).
+   */
+  setPolicy(policy: Policy): void {
+    if (typeof policy !== 'function') {
+      const got = policy === null ? 'null' : typeof policy;
+      throw new PiConfigError(`setPolicy: policy must be a function (an operator from PolicyRequest to PolicyAnswer), got ${got}`, { field: 'policy' });
+    }
+    if (this.#closed) return;
+    this.#policy = policy;
+    this.#defaultPolicy = false;
+    if (!this.#started) return; // start() subscribes it
+    this.#restarts = 0;
+    this.start();
+    // Offered once per generation: a no-op for what a nested setPolicy() or a synchronous answer handled already.
+    for (const open of [...this.#open.values()]) this.#offer(open);
   }
 
   /** A dialog from pi: opens a request and hands it to the policy. */
@@ -106,18 +181,18 @@ export class InteractionDesk {
     // Stamped with its seq only when published: the policy decides first.
     const request = { ...fields, raw, sessionId: this.#options.sessionId, seq: 0 } as InteractionRequest;
     const controller = new AbortController();
-    const open: OpenRequest = { request, controller, size, stage: 'policy', timeout: undefined, unanswered: undefined };
+    const open: OpenRequest = { request, controller, offeredTo: undefined, size, stage: 'policy', timeout: undefined, unanswered: undefined };
     this.#open.set(request.requestId, open);
     if (request.timeoutMs !== undefined) {
       // pi resolves a dialog with a timeout itself, silently (no frame says so): withdraw it at the same time.
       open.timeout = longTimer(request.timeoutMs, this.#options.scheduler).subscribe(() => this.withdraw(request.requestId));
     }
-    if (this.#policy === undefined) {
+    if (this.#requests === undefined) {
       this.#decideByPolicy(open, failClosed(request, 'no policy is running'));
       return;
     }
     this.#restarts = 0;
-    this.#requests.next({ request, signal: controller.signal, session: this.#options.session });
+    this.#offer(open);
   }
 
   /** See `PiSession.respond`. */
@@ -148,34 +223,70 @@ export class InteractionDesk {
   close(): void {
     this.#closed = true;
     for (const open of [...this.#open.values()]) this.#close(open);
-    this.#policy?.unsubscribe();
+    this.#stopPolicy();
     this.#pending.complete();
-    this.#requests.complete();
   }
 
-  /** Fail closed: whatever the policy was still deciding is denied; later requests get a fresh policy. */
+  /**
+   * Ignores the running policy from now on and unsubscribes it (its teardown may re-enter).
+   *
+   * @returns The new generation, for the caller to compare with `#generation` after.
+   */
+  #stopPolicy(): number {
+    const generation = ++this.#generation;
+    this.#requests = undefined;
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    subscription?.unsubscribe();
+    return generation;
+  }
+
+  /**
+   * Offers an open request to the running policy, unless it has it already. A request another
+   * policy had is withdrawn from that one first (its signal aborts; a listener may re-enter).
+   */
+  #offer(open: OpenRequest): void {
+    if (open.offeredTo !== undefined && open.offeredTo !== this.#generation) {
+      const previous = open.controller;
+      open.controller = new AbortController();
+      open.offeredTo = undefined;
+      previous.abort(new PiDriverError('interaction request withdrawn: the session switched its policy', { code: 'PI_REQUEST_WITHDRAWN' }));
+    }
+    const requests = this.#requests;
+    if (requests === undefined || open.offeredTo !== undefined || this.#open.get(open.request.requestId) !== open) return;
+    open.offeredTo = this.#generation;
+    requests.next({ request: open.request, signal: open.controller.signal, session: this.#options.session });
+  }
+
+  /**
+   * Fail closed: whatever the policy was still deciding is denied; later requests get a fresh
+   * policy. A `setPolicy()` from an `events$` subscriber meanwhile takes over what is left.
+   */
   #onPolicyStopped(error: unknown): void {
-    this.#policy = undefined;
+    const generation = this.#stopPolicy();
     if (this.#closed) return;
     const message = `interaction policy failed: ${error instanceof Error ? error.message : String(error)}`;
     this.#emitError(message);
     for (const open of [...this.#open.values()]) {
+      if (this.#generation !== generation) return;
       if (open.stage === 'policy') this.#decideByPolicy(open, failClosed(open.request, message));
     }
     // Restart the policy for the next requests, unless it keeps dying without any new request.
-    if (this.#restarts++ < 3) this.start();
+    if (this.#generation === generation && this.#restarts++ < 3) this.start();
   }
 
   #onPolicyAnswer(answer: PolicyAnswer): void {
     const open = this.#open.get(answer.requestId);
-    if (!open) return; // late, duplicate, or withdrawn: ignore
+    // Late, duplicate, withdrawn, or not given to this policy (another one had it): ignore.
+    if (!open || open.offeredTo !== this.#generation) return;
     let decision: Decision;
     try {
       decision = coerceDecision(open.request, answer.decision);
     } catch (error) {
       const message = `policy answered request ${answer.requestId} with an invalid decision: ${(error as Error).message}`;
+      const generation = this.#generation;
       this.#emitError(message);
-      this.#decideByPolicy(open, failClosed(open.request, message));
+      if (this.#generation === generation) this.#decideByPolicy(open, failClosed(open.request, message)); // else a new policy has it
       return;
     }
     if (decision.kind === 'defer') {
@@ -193,7 +304,7 @@ export class InteractionDesk {
   #deferToHost(open: OpenRequest): void {
     const { request } = open;
     const { events, scheduler, sessionId } = this.#options;
-    if (this.#options.defaultPolicy && !(this.#pending.observed || this.#options.othersWatching())) {
+    if (this.#defaultPolicy && !(this.#pending.observed || this.#options.othersWatching())) {
       const message =
         `nobody can answer ${describeRequest(request)}: the session has the default policy (askHost(), which leaves every request to the host) ` +
         'and nothing subscribes to session.pending$ or session.events$. Pass a policy to client.start() (e.g. autoApprove(), allowTools([...]), askHost(callback)), ' +

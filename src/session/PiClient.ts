@@ -14,6 +14,7 @@ import { toolSpec } from './HostCalls.js';
 import type { AnyHostTool } from '../tools/hostTool.js';
 import { validateRunLimits, type RunLimits } from '../limits/RunLimits.js';
 import { PiSession } from './PiSession.js';
+import { resolveRestart, type RestartOptions } from './restartPolicy.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
 
 export interface PiClientOptions {
@@ -33,6 +34,8 @@ export interface PiClientOptions {
   readonly tools?: readonly AnyHostTool[];
   /** Limits of every run of every session (a session's `limits` replace them); see {@link RunLimits}. */
   readonly limits?: RunLimits;
+  /** Restart of every session whose pi dies on its own (a session's `restart` replaces it); see {@link StartOptions.restart}. */
+  readonly restart?: RestartOptions | boolean;
   /** Called with every stderr line of every session. */
   readonly onStderr?: (line: string, sessionId: string) => void;
   /** Scheduler for session timers (tests). */
@@ -61,6 +64,18 @@ export interface StartOptions {
    * by field): past one, pidriver aborts the run and it ends with `reason: 'limit'`.
    */
   readonly limits?: RunLimits;
+  /**
+   * Start pi again when it dies on its own (a crash, an OOM kill; not `close()`): on the same pi
+   * session file, so the conversation goes on with its history, and the same `PiSession` lives
+   * on. `events$` emits `session_restarted` instead of erroring and `state$` goes `restarting` →
+   * `idle`; the prompt in flight rejects with `PiRestartedError` (pidriver never sends a prompt
+   * twice: a tool could run twice), open requests are withdrawn, queued prompts wait. After
+   * `maxRestarts` restarts within `windowMs` the next death ends the session as without it.
+   * `true` is `{ maxRestarts: 3, backoffMs: 1000, windowMs: 60000 }`. Needs a persisted session
+   * (`config.session: true`, `resume`, or a session path): an in-memory one has nothing to come
+   * back to, so it is a `PiConfigError`.
+   */
+  readonly restart?: RestartOptions | boolean;
   /** Give the model an `ask_user` tool that asks the host a question (a `question` request). Default false. */
   readonly askTool?: boolean;
   /**
@@ -116,6 +131,13 @@ export class PiClient {
     const tools = checkHostTools(options.tools ?? this.#options.tools ?? []);
     const limits = options.limits ?? this.#options.limits;
     if (limits !== undefined) validateRunLimits(limits, 'limits');
+    const restart = options.restart ?? this.#options.restart;
+    const restartPolicy = resolveRestart(restart);
+    if (restartPolicy && !isPersisted(config)) {
+      throw new PiConfigError('restart needs a persisted session: set config.session to true (or resume one); an in-memory session has nothing to restart on', {
+        field: 'restart',
+      });
+    }
     const nonce = randomBytes(16).toString('hex');
     config = withApprovals(config, approve, { askTool: options.askTool ?? false, tools: tools.map(toolSpec), nonce });
     if (config.dialect) config.toArgv(); // a field this dialect has no flag for fails here, before anything is spawned
@@ -132,6 +154,11 @@ export class PiClient {
       cwd,
       ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
     });
+    const respawnTransport = (sessionFile: string | undefined) =>
+      transportFactory(sessionFile === undefined ? config : config.with({ sessionPath: sessionFile, continueSession: false, sessionId: undefined }), {
+        cwd,
+        ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
+      });
     const policy = options.policy ?? this.#options.policy;
     const dialect = detected ?? transport.dialect;
     const session = new PiSession({
@@ -144,6 +171,7 @@ export class PiClient {
       tools,
       nonce: hasExtension(config, nonce) ? nonce : false,
       ...(limits ? { limits } : {}),
+      ...(restartPolicy ? { restart: restartPolicy, respawn: respawnTransport } : {}),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
       ...(dialect ? { dialect: dialect.dialect, ...(dialect.version ? { version: dialect.version } : {}) } : {}),
@@ -152,6 +180,11 @@ export class PiClient {
     if (options.task !== undefined && options.sendInitial !== false) session.startInitialRun(options.task);
     return session;
   }
+}
+
+/** Whether pi keeps this session in a file (what a restart resumes). */
+function isPersisted(config: PiConfig): boolean {
+  return config.session || config.sessionPath !== undefined || config.sessionId !== undefined || config.continueSession;
 }
 
 /** `tools` holds {@link hostTool} values (the built-in tools' allowlist is `config.tools`). */

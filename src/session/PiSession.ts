@@ -2,7 +2,7 @@ import { asyncScheduler, defer, filter, map, Subject, type Observable, type Sche
 import type * as z from 'zod';
 import type { PiConfig, ThinkingLevel } from '../config/PiConfig.js';
 import { PiUnsupportedError } from '../errors.js';
-import type { DecisionInput } from '../policies/types.js';
+import type { DecisionInput, Policy } from '../policies/types.js';
 import type { InteractionRequest, PiEvent } from '../protocol/events.js';
 import {
   MessagesDataSchema,
@@ -15,7 +15,7 @@ import {
   type PiStatsData,
 } from '../protocol/frames.js';
 import { describeDialect, unsupportedCommandHint, type Capabilities } from '../protocol/dialects.js';
-import type { CloseResult, PiTransport } from '../transport/PiTransport.js';
+import type { CloseResult } from '../transport/PiTransport.js';
 import { UsageTotals } from '../usage/UsageTotals.js';
 import { assembleSession } from './assembleSession.js';
 import type { CommandChannel } from './CommandChannel.js';
@@ -25,7 +25,10 @@ import type { HostCalls } from './HostCalls.js';
 import type { InteractionDesk } from './InteractionDesk.js';
 import type { RunOptions } from './PromptQueue.js';
 import type { RunTracker } from './RunTracker.js';
+import type { ForkResult, SessionBranches } from './SessionBranches.js';
 import type { SessionLifecycle } from './SessionLifecycle.js';
+import type { SessionEntriesData, SessionTreeData } from '../protocol/sessionEntries.js';
+import { SubagentsDataSchema, type SubagentSnapshot } from '../protocol/subagentFrames.js';
 import type { SessionStore } from './SessionStore.js';
 import type { PromptOptions, RunResult, SessionState, SessionStatus } from './types.js';
 import type { WireDialect } from './WireDialect.js';
@@ -82,7 +85,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    */
   readonly activity$: Observable<number>;
 
-  readonly #transport: PiTransport;
   readonly #scheduler: SchedulerLike;
   readonly #store: SessionStore;
   readonly #channel: CommandChannel;
@@ -91,10 +93,12 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   readonly #runs: RunTracker;
   readonly #lifecycle: SessionLifecycle;
   readonly #hostCalls: HostCalls;
+  readonly #branches: SessionBranches;
   readonly #activity = new Subject<number>();
   #lastActivity: number;
   #usage = UsageTotals.ZERO;
   #piSessionId: string | undefined;
+  #sessionFile: string | undefined;
   #model: string | undefined;
   #initialRun: Promise<RunResult> | undefined;
 
@@ -102,7 +106,6 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     this.sessionId = options.sessionId;
     this.cwd = options.cwd;
     this.config = options.config;
-    this.#transport = options.transport;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#lastActivity = this.#scheduler.now();
     const parts = assembleSession(options, {
@@ -110,6 +113,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       write: (command) => this.#write(command),
       touch: () => this.#touch(),
       applyState: (state) => this.#applyState(state),
+      sessionFile: () => this.#sessionFile,
       abort: () => this.abort(),
       startFields: () => ({ cwd: this.cwd, ...(this.#piSessionId ? { piSessionId: this.#piSessionId } : {}), ...(this.#model ? { model: this.#model } : {}) }),
       onUsage: (totals) => {
@@ -129,6 +133,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
       runs: this.#runs,
       lifecycle: this.#lifecycle,
       hostCalls: this.#hostCalls,
+      branches: this.#branches,
     } = parts);
     this.events$ = parts.events.events$;
     this.recentEvents$ = parts.events.recentEvents$;
@@ -146,7 +151,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   }
   /** The pid of the pi process. */
   get pid(): number | undefined {
-    return this.#transport.pid;
+    return this.#lifecycle.transport.pid;
   }
   /** Tokens and cost so far, summed from every assistant message. */
   get usage(): UsageTotals {
@@ -205,14 +210,8 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    *
    * @internal Called by `PiClient.start()`.
    */
-  async start(signal?: AbortSignal): Promise<void> {
-    await this.#lifecycle.start(signal);
-    try {
-      await this.#hostCalls.install();
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+  start(signal?: AbortSignal): Promise<void> {
+    return this.#lifecycle.start(signal);
   }
 
   /** @internal Sends `client.start()`'s task; its result is {@link initialRun}. */
@@ -294,6 +293,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
    * first (pi can't abort while a dialog waits). Resolves when pi confirms.
    */
   async abort(): Promise<void> {
+    if (this.#store.status === 'restarting') return; // pi died: no run to abort
     this.#desk.cancelAll();
     this.#hostCalls.abortAll();
     await this.#channel.request({ type: 'abort' });
@@ -327,6 +327,64 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
     return this.#desk.respond(requestId, value);
   }
 
+  /**
+   * Switches the policy of the running session (like a permission mode): later requests go to
+   * `policy`, and the requests still open are offered to it, oldest first (the old policy's
+   * `signal` for each aborts). A request waiting in `pending$` stays answerable by `respond()`
+   * until the new policy answers it; the first answer wins. After `close()` it does nothing.
+   *
+   * @throws {PiConfigError} naming `policy` when it is not a policy (nothing changes).
+   */
+  setPolicy(policy: Policy): void {
+    this.#desk.setPolicy(policy);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Conversations (see docs/lifecycle.md)
+
+  /**
+   * Starts a new, empty conversation in this session (pi's `new_session`); `parentSession` records
+   * where it came from. Like {@link fork}, {@link clone} and {@link switchSession}: refused
+   * (`PI_BUSY`) while a run is going, rejected (`PI_CANCELLED`) when a pi extension cancels it, and
+   * once it resolves `piSessionId` and `state$` are current and `events$` has emitted
+   * `session_changed` (a late subscriber's replay starts there).
+   */
+  newSession(options: { readonly parentSession?: string } = {}): Promise<void> {
+    return this.#branches.newSession(options.parentSession);
+  }
+
+  /**
+   * A new conversation with the history before user message `entryId` (an id from
+   * {@link getEntries}): pi's `fork` (omp's `branch`). Resolves with that message's text.
+   */
+  fork(entryId: string): Promise<ForkResult> {
+    return this.#branches.fork(entryId);
+  }
+
+  /** A new conversation with the whole history so far (pi's `clone`; `PiUnsupportedError` on omp). */
+  clone(): Promise<void> {
+    return this.#branches.clone();
+  }
+
+  /** Continues another pi session in this process: a session file path, or pi's session id (looked up as `resume` does). */
+  switchSession(pathOrId: string): Promise<void> {
+    return this.#branches.switchSession(pathOrId);
+  }
+
+  /**
+   * The entries of the conversation (messages, model changes, compactions…) and the current leaf:
+   * `get_entries` on pi 1.x and omp ≥ 18.3.1, else read from pi's session file (a local,
+   * persisted session; `PiUnsupportedError` otherwise).
+   */
+  getEntries(): Promise<SessionEntriesData> {
+    return this.#branches.getEntries();
+  }
+
+  /** The entries as a tree (branches are siblings): `get_tree`, or built from the session file like {@link getEntries}. */
+  getTree(): Promise<SessionTreeData> {
+    return this.#branches.getTree();
+  }
+
   // -------------------------------------------------------------------------------------------
   // Commands
 
@@ -345,6 +403,13 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
   /** The messages of the current context (`get_messages`). */
   async getMessages(): Promise<AgentMessage[]> {
     return MessagesDataSchema.parse(await this.#channel.request({ type: 'get_messages' })).messages;
+  }
+
+  /** omp: the subagents running now (`get_subagents`; ended ones are not listed). `PiUnsupportedError` on pi 0.73 and pi 1.x. */
+  async getSubagents(): Promise<SubagentSnapshot[]> {
+    const caps = this.#dialect.capabilities;
+    if (!caps.subagents) throw new PiUnsupportedError('getSubagents()', describeDialect(caps));
+    return SubagentsDataSchema.parse(await this.#channel.request({ type: 'get_subagents' })).subagents;
   }
 
   /** Switches the model; resolves with pi's model description. */
@@ -381,7 +446,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   #write(command: object): Promise<void> {
     this.#touch();
-    return this.#transport.send(command);
+    return this.#lifecycle.send(command);
   }
 
   /** Marks activity; `activity$` gets a value only when the clock moved (one per ms at most under a stream). */
@@ -394,6 +459,7 @@ export class PiSession implements AsyncIterable<PiEvent>, AsyncDisposable {
 
   #applyState(state: PiStateData): void {
     if (state.sessionId) this.#piSessionId = state.sessionId;
+    this.#sessionFile = state.sessionFile ?? undefined;
     if (state.model) this.#model = `${state.model.provider}/${state.model.id}`;
     this.#store.patch({ piSessionId: this.#piSessionId, model: this.#model });
   }

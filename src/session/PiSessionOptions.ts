@@ -6,6 +6,7 @@ import type { ReplayLimits } from '../rx/ReplayHub.js';
 import type { AnyHostTool } from '../tools/hostTool.js';
 import type { PiTransport } from '../transport/PiTransport.js';
 import type { ApproveSetting } from './approvalExtension.js';
+import type { RestartOptions } from './restartPolicy.js';
 
 /** Options of `PiSession` (`PiClient.start()` builds them). */
 export interface PiSessionOptions {
@@ -44,4 +45,11 @@ export interface PiSessionOptions {
    * without pidriver's extension (structured output is then refused on pi).
    */
   readonly nonce?: string | false;
+  /**
+   * Start pi again when it dies on its own (see `StartOptions.restart`); needs `respawn`.
+   * `PiClient` checks that the session is persisted.
+   */
+  readonly restart?: RestartOptions | boolean;
+  /** A transport for a new pi on this session's file (`PiClient` builds it from the config). */
+  readonly respawn?: (sessionFile: string | undefined) => PiTransport;
 }

@@ -94,6 +94,8 @@ export class RunTracker {
   /** Commands in flight (a prompt, state checks); each leaves this when answered. */
   readonly #commands = new Subscription();
   #finished = 0;
+  /** Conversation changes in flight ({@link hold}). */
+  #held = 0;
   #ended = false;
   /** The budget that was spent (`exceedBudget`): every later prompt is refused. */
   #budget: LimitBreach | undefined;
@@ -184,7 +186,9 @@ export class RunTracker {
    * a run instead, so nothing waits unseen.
    */
   async input(type: 'steer' | 'follow_up', message: string, images: readonly PromptImage[] | undefined): Promise<void> {
-    if (!this.#run && this.#queue.length === 0 && this.#options.store.status === 'idle') {
+    const { status } = this.#options.store;
+    // While pi restarts there is no run to steer: it becomes the next run, like a prompt.
+    if (!this.#run && this.#queue.length === 0 && (status === 'idle' || status === 'restarting')) {
       const ticket = this.submit(message, { images });
       ticket.result.catch(() => undefined);
       await ticket.accepted;
@@ -205,9 +209,21 @@ export class RunTracker {
     if (run?.ticket === ticket) this.#step(run, { kind: 'cancel' });
   }
 
+  /**
+   * Holds queued prompts back while the conversation changes (`fork`, `switchSession`…): pi must
+   * not get a prompt in the middle. The release sends the next one.
+   */
+  hold<T>(change: () => Promise<T>): Promise<T> {
+    this.#held++;
+    return change().finally(() => {
+      this.#held--;
+      this.startNext();
+    });
+  }
+
   /** Sends the next queued prompt if pi is free. */
   startNext(): void {
-    if (this.#run || this.#options.store.status !== 'idle') return;
+    if (this.#run || this.#held > 0 || this.#options.store.status !== 'idle') return;
     const ticket = this.#queue.shift();
     if (!ticket) return;
     this.#options.store.patch({ queuedPrompts: this.#queue.length });
@@ -325,6 +341,40 @@ export class RunTracker {
     }
     this.#drop(run, new PiCommandError('prompt', frame.error ?? 'unknown error', frame.data));
     return true;
+  }
+
+  /**
+   * pi died and the session restarts it: the current run ends (each running tool with a failed
+   * `tool_end`, then an `agent_end` with `reason: 'error'` and `errorCode: 'process_exited'`) and
+   * its prompt fails with `error`. Queued prompts wait for the new process.
+   */
+  interrupt(error: Error): void {
+    const run = this.#run;
+    this.#sending = undefined;
+    this.#startFrame = undefined;
+    const { events, normalizer, store } = this.#options;
+    const abandoned = normalizer.abandonTools();
+    if (!run) return;
+    this.#endRunParts(run);
+    for (const tool of abandoned) {
+      const result = 'pi exited before the tool finished';
+      events.emit({ type: 'tool_end', toolCallId: tool.toolCallId, name: tool.name, result, isError: true, raw: undefined }, 64 + result.length);
+    }
+    if (run.state.started) {
+      this.#ended = true;
+      this.#finished++;
+      const summary = normalizer.lastAssistant;
+      const errorMessage = error.message;
+      events.emit(
+        { type: 'agent_end', finalText: summary?.text ?? '', reason: 'error', errorCode: 'process_exited', errorMessage, usage: run.usage, raw: undefined },
+        128 + errorMessage.length,
+      );
+    }
+    events.endWindow();
+    this.#run = undefined;
+    events.runListeners = undefined;
+    store.patch({ runs: this.#finished });
+    run.ticket?.fail(error);
   }
 
   /** The session ended: the current run's and every queued prompt fail with `error`. */

@@ -27,8 +27,8 @@ export interface WireDialectOptions {
  */
 export class WireDialect {
   readonly #options: WireDialectOptions;
-  readonly #chunks = new RpcChunkAssembler();
-  readonly #timers = new Subscription();
+  #chunks = new RpcChunkAssembler();
+  #timers = new Subscription();
   #capabilities: Capabilities;
   #protocolVersion = 1;
   /** An `agent_settled`, or a `prompt_result` for an agent run, was seen: this pi ends its runs itself. */
@@ -92,7 +92,9 @@ export class WireDialect {
    * After start()'s first answer: on a dialect with a `ready` frame (omp writes it before it
    * answers anything), wait for it (bounded like the start) and negotiate protocol v2 when it is
    * offered, as omp's own clients do, so frames over 1 MiB arrive losslessly as `rpc_chunk`s
-   * instead of being shrunk. A refusal leaves v1.
+   * instead of being shrunk. A refusal leaves v1. Then, where the dialect has subagents (omp),
+   * ask for their frames (`set_subagent_subscription`, level `events`): they become the
+   * `subagent_*` events. An omp that refuses it still starts (its subagents go unreported).
    *
    * @param request$ Sends a command; emits its data.
    */
@@ -109,14 +111,42 @@ export class WireDialect {
           catchError(() => of(undefined)),
         );
       }),
+      concatMap(() => this.#subscribeToSubagents$(request$)),
       defaultIfEmpty(undefined),
       take(1),
+    );
+  }
+
+  /**
+   * omp reports what its subagents do only to a client that asks: `events` is every frame
+   * (lifecycle, progress, and each event of their own sessions). A refusal (an omp without
+   * subagents over RPC, or without its event bus) is ignored.
+   */
+  #subscribeToSubagents$(request$: (command: { readonly type: string; readonly [field: string]: unknown }) => Observable<unknown>): Observable<void> {
+    if (!this.#capabilities.subagents) return of(undefined);
+    return request$({ type: 'set_subagent_subscription', level: 'events' }).pipe(
+      map(() => undefined),
+      catchError(() => of(undefined)),
+      defaultIfEmpty(undefined),
     );
   }
 
   /** Protocol v2: a chunk in; a whole frame's line out when it is complete. */
   reassemble(frame: FrameOf<'rpc_chunk'>): ChunkOutcome {
     return this.#chunks.push(frame);
+  }
+
+  /**
+   * A new process of the same pi replaces the one that died (`restart`): its `ready`, protocol
+   * negotiation and chunks start over; what the wire taught about the dialect stays.
+   */
+  respawned(): void {
+    this.#timers.unsubscribe();
+    this.#timers = new Subscription();
+    this.#chunks = new RpcChunkAssembler();
+    this.#protocolVersion = 1;
+    this.#ready = undefined;
+    this.#resolveReady = undefined;
   }
 
   /** The session is over: stops the `ready` timer. */

@@ -13,10 +13,13 @@ import { InteractionDesk } from './InteractionDesk.js';
 import type { PiSession } from './PiSession.js';
 import type { PiSessionOptions } from './PiSessionOptions.js';
 import { RunTracker } from './RunTracker.js';
+import { SessionBranches } from './SessionBranches.js';
 import { SessionEvents } from './SessionEvents.js';
 import { SessionLifecycle } from './SessionLifecycle.js';
 import { SessionStore } from './SessionStore.js';
 import { WireDialect } from './WireDialect.js';
+import { resolveRestart } from './restartPolicy.js';
+import { PiConfigError } from '../errors.js';
 
 const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 10_000, maxBytes: 16 * 1024 * 1024 };
 
@@ -30,6 +33,8 @@ export interface SessionHooks {
   readonly touch: () => void;
   /** pi's `get_state` answer. */
   readonly applyState: (state: PiStateData) => void;
+  /** pi's session file, as pi last said. */
+  readonly sessionFile: () => string | undefined;
   /** What pidriver's `agent_start` says besides its type. */
   readonly startFields: () => { readonly cwd: string; readonly piSessionId?: string; readonly model?: string };
   /** Aborts pi's run (the session's `abort()`: open requests are cancelled first). */
@@ -50,6 +55,7 @@ export interface SessionAssembly {
   readonly runs: RunTracker;
   readonly lifecycle: SessionLifecycle;
   readonly hostCalls: HostCalls;
+  readonly branches: SessionBranches;
 }
 
 /**
@@ -79,6 +85,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
       pendingRequests: 0,
       queuedPrompts: 0,
       usage: UsageTotals.ZERO,
+      restarts: 0,
       exit: undefined,
     },
     () => events.seq,
@@ -88,7 +95,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     version: options.version,
     scheduler,
     startTimeoutMs: config.startTimeoutMs,
-    stderrTail: () => transport.stderrTail,
+    stderrTail: () => (late.lifecycle?.transport ?? transport).stderrTail,
   });
   const channel = new CommandChannel({
     write: (command) => {
@@ -146,8 +153,13 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     write: hooks.write,
     onUsage: hooks.onUsage,
   });
+  const restart = resolveRestart(options.restart);
+  if (restart && !options.respawn) throw new PiConfigError('restart needs respawn: a way to start pi again', { field: 'respawn' });
   const lifecycle = (late.lifecycle = new SessionLifecycle({
     transport,
+    respawn: restart && options.respawn ? { policy: restart, spawn: options.respawn } : undefined,
+    hostCalls,
+    sessionFile: hooks.sessionFile,
     config,
     scheduler,
     events,
@@ -162,5 +174,16 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
     subscriptions: new Subscription(),
     onTerminated: hooks.onTerminated,
   }));
-  return { events, store, channel, dialect, desk, runs, lifecycle, hostCalls };
+  const branches = new SessionBranches({
+    config,
+    channel,
+    dialect,
+    events,
+    store,
+    applyState: hooks.applyState,
+    sessionFile: hooks.sessionFile,
+    hold: (change) => runs.hold(change),
+    closedError: () => lifecycle.closedError(),
+  });
+  return { events, store, channel, dialect, desk, runs, lifecycle, hostCalls, branches };
 }

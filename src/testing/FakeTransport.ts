@@ -80,6 +80,11 @@ export class FakeTransport implements PiTransport {
   get pid(): number | undefined {
     return this.#started ? (this.#options.pid ?? 424242) : undefined;
   }
+  /** How the "process" ended, once {@link exit} was called. */
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exit;
+  }
+
   get exitCode(): number | null {
     return this.#exit?.exitCode ?? null;
   }

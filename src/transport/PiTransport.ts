@@ -56,6 +56,12 @@ export interface PiTransport {
   close(options?: CloseOptions): Promise<CloseResult> | CloseResult;
   /** Settles once the process is gone (never rejects). */
   readonly exited: Promise<ExitInfo>;
+  /**
+   * How the process ended, as soon as that is known without waiting for {@link exited} (a fake on
+   * a TestScheduler knows it at once, so a session over it handles a death in virtual time).
+   * Optional: without it the session waits for `exited`.
+   */
+  readonly exitInfo?: ExitInfo | undefined;
   readonly pid: number | undefined;
   readonly exitCode: number | null;
   readonly stderrTail: string;

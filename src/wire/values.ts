@@ -26,7 +26,7 @@ export const PiEventWireSchema = PiEventSchema;
 /** A `SessionState` as it crosses the wire (absent fields are `undefined`), revived. */
 export const SessionStateWireSchema = z
   .object({
-    status: z.enum(['starting', 'idle', 'running', 'closing', 'closed']),
+    status: z.enum(['starting', 'idle', 'running', 'restarting', 'closing', 'closed']),
     sessionId: z.string(),
     piSessionId: z.string().optional(),
     model: z.string().optional(),
@@ -36,6 +36,7 @@ export const SessionStateWireSchema = z
     pendingRequests: z.number(),
     queuedPrompts: z.number(),
     usage: UsageTotalsSchema,
+    restarts: z.number().default(0),
     exit: z.object({ exitCode: z.number().nullable(), signal: z.string().nullable(), stderrTail: z.string() }).optional(),
   })
   .transform((state): SessionState => ({

@@ -76,7 +76,31 @@ const STEP_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenario
   ],
   // Never gets it right: submits [[bad:…]] at every step.
   ['result-never', (request) => resultCall(request, 'bad', request.step + 1)],
+  // omp's subagents: the parent calls omp's `task` tool, whose task carries this scenario on to
+  // the subagent; a request that offers omp's `yield` tool is the subagent's, and it answers in a
+  // few deltas (MS apart) and yields them (a subagent that never yields is reminded three times).
+  ['subagent', (request, [delayMs = 0]) => (request.tools.includes(SUBAGENT_YIELD_TOOL) ? subagentReply(request, delayMs) : subagentParent(request))],
 ]);
+
+const SUBAGENT_YIELD_TOOL = 'yield';
+const SUBAGENT_TEXT = ['Hello ', 'from ', 'the ', 'subagent.'] as const;
+
+/** The parent's side: step 0 calls `task` (`[[task:…]]` overrides the task); then it echoes the result. */
+function subagentParent(request: FakeLlmRequest): FakeReply {
+  if (request.step > 0) return toolResultsReply(request);
+  const task = override(request, 'task') ?? `scenario:${request.scenario} Say hello.`;
+  return { toolCalls: [{ id: 'call_task_1', name: 'task', arguments: { agent: 'task', task } }] };
+}
+
+/** The subagent's side: text, then `yield` with that text as its result; after that, a last word. */
+function subagentReply(request: FakeLlmRequest, delayMs: number): FakeReply {
+  if (request.step > 0) return { text: 'Done.' };
+  return {
+    text: SUBAGENT_TEXT,
+    delayMs,
+    toolCalls: [{ id: 'call_yield_1', name: SUBAGENT_YIELD_TOOL, arguments: { data: SUBAGENT_TEXT.join('') } }],
+  };
+}
 
 function resultCall(request: FakeLlmRequest, key: string, index: number): FakeReply {
   return { toolCalls: [{ id: `call_result_${index}`, name: OUTPUT_TOOL_NAME, arguments: jsonOverride(request, key) ?? {} }] };
@@ -110,7 +134,9 @@ const PLAIN_SCENARIOS: ReadonlyMap<string, ScenarioFn> = new Map<string, Scenari
  *
  * The scenario comes from `request.scenario` (`text`, `think`, `tool-bash`, `tool-read`, `tool-two`,
  * `tool-ask`, `tool-call` (`[[tool:NAME]]` with `[[args:{json}]]`), `tool-loop` (calls that tool at
- * every step, forever), the structured-output ones `result` (submits `[[args:…]]`), `result-retry`
+ * every step, forever), `subagent[:MS]` (omp: calls its `task` tool; the subagent's requests, which
+ * offer omp's `yield` tool, get `Hello from the subagent.` in deltas MS apart and a `yield` of it;
+ * `[[task:…]]` overrides the task), the structured-output ones `result` (submits `[[args:…]]`), `result-retry`
  * (`[[bad:…]]` first, then `[[args:…]]`), `result-prose` (prose, then `[[args:…]]` when asked
  * again), `result-never` (`[[bad:…]]` at every step), `slow[:N[:MS]]`, `long[:N]`, `echo[:N]`, `http500`, `http401`, `http429`, `http400`,
  * `flaky500`, `cut`, `length`, `hang`). `echo[:N]` replies with the last user message itself, in
