@@ -28,6 +28,7 @@ import { detectPi } from '../../src/transport/detectDialect.js';
 import { hostTool } from '../../src/tools/hostTool.js';
 import { resolveBinary } from '../../src/transport/resolveBinary.js';
 import { e2eEnabled, installPi } from './installPi.js';
+import { EXPECTED_LIFECYCLE, runLifecycle } from './lifecycleCode.js';
 import { EXPECTED_REPORT, runUserCode, startUserCodeEnv } from './userCode.js';
 
 const enabled = e2eEnabled('omp');
@@ -257,6 +258,17 @@ describe('omp e2e', () => {
       expect(SubagentsDataSchema.parse(await session.command('get_subagents')).subagents).toEqual([]);
     } finally {
       subscription.unsubscribe();
+    }
+  });
+  it('session lifecycle: entries, fork, a crash and the restart on the fork, as on pi 0.73', async () => {
+    const tenv = await startFakePiEnv();
+    try {
+      const { report, session } = await runLifecycle(tenv.config.with({ binary: omp.binary, offline: false }), tenv);
+      sessions.push(session);
+      expect(report).toEqual(EXPECTED_LIFECYCLE);
+      await session.close();
+    } finally {
+      await tenv.close();
     }
   });
 });

@@ -18,6 +18,7 @@ import type { FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import { recordTranscript, type TranscriptRecord } from '../../src/testing/recordTranscript.js';
 import { detectPi } from '../../src/transport/detectDialect.js';
 import { e2eEnabled, installPi } from './installPi.js';
+import { EXPECTED_LIFECYCLE, runLifecycle } from './lifecycleCode.js';
 import { EXPECTED_REPORT, runUserCode, startUserCodeEnv } from './userCode.js';
 
 const enabled = e2eEnabled('pi1');
@@ -79,6 +80,17 @@ describe('pi 1.x e2e', () => {
         reason: 'limit',
         limit: 'maxTurns',
       });
+    } finally {
+      await tenv.close();
+    }
+  });
+  it('session lifecycle: entries, fork, a crash and the restart on the fork, as on pi 0.73', async () => {
+    const tenv = await startFakePiEnv();
+    try {
+      const { report, session } = await runLifecycle(tenv.config.with({ binary: pi1.binary, runtime: pi1.runtime }), tenv);
+      sessions.push(session);
+      expect(report).toEqual(EXPECTED_LIFECYCLE);
+      await session.close();
     } finally {
       await tenv.close();
     }

@@ -99,6 +99,23 @@ const RULES: Record<string, { readonly forbidden: readonly string[]; readonly al
     ],
     allowed: ['../errors.js', '../protocol/hostCalls.js', './hostTool.js', 'zod', 'rxjs'],
   },
+  'src/sessionFiles': {
+    forbidden: [
+      '../transport/SubprocessTransport.js',
+      '../session/PiSession.js',
+      '../manager/PiSessionManager.js',
+      '../bridge/sessionHandler.js',
+      '../browser/connectSession.js',
+      '../testing/fakePiEnv.js',
+      '../index.js',
+      'execa',
+      'node:child_process',
+      'child_process',
+      'fs',
+      'rxjs',
+    ],
+    allowed: ['../protocol/sessionEntries.js', '../config/PiConfig.js', '../errors.js', './readSessionFile.js', 'node:fs/promises', 'node:readline', 'zod'],
+  },
   'src/rx': {
     forbidden: ['../protocol/events.js', '../session/types.js', '../usage/UsageTotals.js', 'node:timers', 'zod'],
     allowed: ['../errors.js', './longTimer.js', 'rxjs'],

@@ -3,15 +3,15 @@
  * and `getEntries` / `getTree` through the real pi 0.73.1 CLI and the bundled fake LLM, against
  * pi's own session files. pi 0.73 has no `get_entries` / `get_tree`: the session reads its file.
  */
-import { filter, firstValueFrom, timeout, toArray, takeUntil, timer } from 'rxjs';
+import { firstValueFrom, toArray, takeUntil, timer } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PiConfigError, PiDriverError } from '../../src/errors.js';
-import type { PiEvent } from '../../src/protocol/events.js';
 import { PiClient } from '../../src/session/PiClient.js';
 import type { PiSession } from '../../src/session/PiSession.js';
 import { listSessions } from '../../src/sessionFiles/listSessions.js';
 import { startFakePiEnv, type FakePiEnv } from '../../src/testing/fakePiEnv.js';
 import { nextEvent } from '../helpers/realPi.js';
+import { EXPECTED_LIFECYCLE, runLifecycle } from '../dialects/lifecycleCode.js';
 
 let env: FakePiEnv;
 let client: PiClient;
@@ -112,27 +112,9 @@ describe('conversations through the real pi CLI', () => {
     await expect(session.fork('ffffffff')).rejects.toBeInstanceOf(PiDriverError);
   });
 
-  it('a restart after a fork resumes the fork', async () => {
-    const restarting = await client.start({ cwd: env.cwd, restart: { backoffMs: 20 } });
-    sessions.push(restarting);
-    await restarting.prompt('scenario:text one EPSILON');
-    await restarting.prompt('scenario:text two ZETA');
-    const users = userEntries((await restarting.getEntries()).entries);
-    await restarting.fork(users[1]?.id as string);
-    const forkId = restarting.piSessionId;
-    await restarting.prompt('scenario:text three ETA');
-    const back = firstValueFrom(
-      restarting.events$.pipe(
-        filter((event): event is Extract<PiEvent, { type: 'session_restarted' }> => event.type === 'session_restarted'),
-        timeout(60_000),
-      ),
-    );
-    process.kill(restarting.pid as number, 'SIGKILL');
-    await back;
-    expect(restarting.piSessionId).toBe(forkId);
-    const body = await userTextsOfNextRun(restarting, 'scenario:text four THETA');
-    expect(body).toContain('EPSILON');
-    expect(body).toContain('ETA');
-    expect(body).not.toContain('ZETA');
+  it('the lifecycle program every dialect runs (spec/dialects/lifecycleCode.ts): a restart after a fork resumes the fork', async () => {
+    const { report, session } = await runLifecycle(env.config, env);
+    sessions.push(session);
+    expect(report).toEqual(EXPECTED_LIFECYCLE);
   });
 });

@@ -73,6 +73,13 @@ describe('readSessionEntries', () => {
     expect((await readSessionEntries(path)).entries).toEqual([{ type: 'custom', id: 'c', parentId: null, timestamp: '', customType: 'x' }]);
   });
 
+  it("reads omp's files: a title line above the header (as omp 18.2.3 writes them)", async () => {
+    const dir = await makeTempDir();
+    const title = { type: 'title', v: 1, title: '', updatedAt: iso(T0), pad: ' '.repeat(64) };
+    const path = await writeJsonl(join(dir, 'omp.jsonl'), [title, header('o', '/w', iso(T0)), entry('model_change', 'm1', null, T0, { model: 'fake/fake-1' })]);
+    await expect(readSessionEntries(path)).resolves.toMatchObject({ header: { id: 'o' }, entries: [{ id: 'm1' }], leafId: 'm1' });
+  });
+
   it('has leafId null for a session with a header only', async () => {
     const dir = await makeTempDir();
     const path = await writeJsonl(join(dir, 's.jsonl'), [header('s', '/w', iso(T0))]);

@@ -13,7 +13,8 @@ const MALFORMED = Symbol('malformed');
 /**
  * Reads a pi session file line by line (a stream through `readline`: a file of any size is never
  * in memory at once), as pi reads one: blank and malformed lines are skipped; the first line that
- * parses must be a session header, or the file is not a session and nothing is yielded; after it,
+ * parses must be a session header (after omp's `title` line, in omp's files), or the file is not a
+ * session and nothing is yielded; after it,
  * every JSON object with a string `id` and `type` is an entry (others are skipped, as are repeated
  * headers), old formats migrated as pi migrates them (see {@link legacyEntryMigration}).
  *
@@ -41,6 +42,8 @@ export async function* readSessionFile(path: string, signal?: AbortSignal): Asyn
         const value = parseLine(line);
         if (value === MALFORMED) continue;
         if (!headerSeen) {
+          // omp writes a fixed-size `title` line above the header (rewritten in place as the title changes).
+          if (isOmpTitle(value)) continue;
           const header = SessionHeaderSchema.safeParse(value);
           if (!header.success) return;
           headerSeen = true;
@@ -66,6 +69,10 @@ export async function* readSessionFile(path: string, signal?: AbortSignal): Asyn
   } finally {
     await file.close();
   }
+}
+
+function isOmpTitle(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { readonly type?: unknown }).type === 'title';
 }
 
 function parseLine(line: string): unknown {
