@@ -3,6 +3,7 @@
  * and `getEntries` / `getTree` through the real pi 0.73.1 CLI and the bundled fake LLM, against
  * pi's own session files. pi 0.73 has no `get_entries` / `get_tree`: the session reads its file.
  */
+import { join } from 'node:path';
 import { firstValueFrom, toArray, takeUntil, timer } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PiConfigError, PiDriverError } from '../../src/errors.js';
@@ -110,6 +111,10 @@ describe('conversations through the real pi CLI', () => {
     await session.abort();
     await run;
     await expect(session.fork('ffffffff')).rejects.toBeInstanceOf(PiDriverError);
+    // pi 0.73 would "switch" to anything: a file that is no session, or none, is refused before it is asked.
+    await expect(session.switchSession(join(env.agentDir, 'models.json'))).rejects.toMatchObject({ field: 'sessionPath' });
+    await expect(session.switchSession(join(env.cwd, 'missing.jsonl'))).rejects.toBeInstanceOf(PiConfigError);
+    expect(session.state.status).toBe('idle');
   });
 
   it('the lifecycle program every dialect runs (spec/dialects/lifecycleCode.ts): a restart after a fork resumes the fork', async () => {

@@ -7,6 +7,7 @@ import { SessionEntriesDataSchema, SessionTreeDataSchema, type SessionEntriesDat
 import { sessionTree } from '../protocol/sessionTree.js';
 import { SessionStateDataSchema, type PiStateData } from '../protocol/frames.js';
 import { readSessionEntries } from '../sessionFiles/readSessionEntries.js';
+import { readSessionFile } from '../sessionFiles/readSessionFile.js';
 import type { CommandChannel } from './CommandChannel.js';
 import { findSessionFile } from './findSessionFile.js';
 import type { SessionEvents } from './SessionEvents.js';
@@ -83,6 +84,8 @@ export class SessionBranches {
       sessionPath = await findSessionFile(config, pathOrId);
       if (!sessionPath) throw new PiConfigError(`switchSession: no pi session file found for id "${pathOrId}"`, { field: 'sessionPath' });
     }
+    // pi 0.73 "switches" to any path, a missing file or one that is no session included: check it here.
+    if (config.launcher === undefined) await assertSessionFile(sessionPath);
     await this.#change('switch', 'switch_session', { sessionPath });
   }
 
@@ -184,6 +187,23 @@ function isCancelled(data: unknown): boolean {
 function textOf(data: unknown): string {
   const text = typeof data === 'object' && data !== null ? (data as { readonly text?: unknown }).text : undefined;
   return typeof text === 'string' ? text : '';
+}
+
+/** A local path that is a pi session file (its header is read, nothing more). */
+async function assertSessionFile(path: string): Promise<void> {
+  let header = false;
+  try {
+    for await (const item of readSessionFile(path)) {
+      header = 'header' in item;
+      break;
+    }
+  } catch (error) {
+    throw new PiConfigError(`switchSession: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`, {
+      field: 'sessionPath',
+      cause: error,
+    });
+  }
+  if (!header) throw new PiConfigError(`switchSession: not a pi session file: ${path}`, { field: 'sessionPath' });
 }
 
 function isMissing(cause: unknown): boolean {

@@ -87,7 +87,7 @@ export class SessionLifecycle {
   /** A restart under way: its backoff timer, then its start. */
   #restarting: Subscription | undefined;
   /** Clock times of the restarts so far (for the window). */
-  readonly #restartTimes: number[] = [];
+  #restartTimes: number[] = [];
   /** Between a death and the next process: how the dead one ended. */
   #waitingToRestart: ExitInfo | undefined;
   #closing: Promise<CloseResult> | undefined;
@@ -252,7 +252,10 @@ export class SessionLifecycle {
   /** The current process is gone without a close: restart it while the policy allows, else end. */
   #onDeath(failure: TransportClosedError, exit: ExitInfo): void {
     const { store, events, respawn, scheduler } = this.#parts;
-    const delay = respawn && store.status !== 'starting' ? nextRestartDelay(respawn.policy, this.#restartTimes, scheduler.now()) : undefined;
+    const now = scheduler.now();
+    // Restarts older than the window no longer count: forget them (a long-lived session keeps few).
+    if (respawn) this.#restartTimes = this.#restartTimes.filter((time) => now - time < respawn.policy.windowMs);
+    const delay = respawn && store.status !== 'starting' ? nextRestartDelay(respawn.policy, this.#restartTimes, now) : undefined;
     if (delay === undefined) {
       if (store.status !== 'starting') {
         events.emit({ type: 'error', code: 'process_exited', fatal: true, message: failure.message, raw: undefined }, 128);
