@@ -10,9 +10,8 @@ import { CommandChannel } from '../../src/session/CommandChannel.js';
 import { HostCalls } from '../../src/session/HostCalls.js';
 import { RunTracker } from '../../src/session/RunTracker.js';
 import { SessionEvents } from '../../src/session/SessionEvents.js';
-import { SessionStore } from '../../src/session/SessionStore.js';
+import { initialSessionState, SessionStore } from '../../src/session/SessionStore.js';
 import { WireDialect } from '../../src/session/WireDialect.js';
-import { UsageTotals } from '../../src/usage/UsageTotals.js';
 
 /** A tracker whose "pi" answers every command at once, through `answer`. */
 function setup(answer: (command: { type: string; id: string }, tracker: RunTracker, channel: CommandChannel) => void) {
@@ -20,23 +19,7 @@ function setup(answer: (command: { type: string; id: string }, tracker: RunTrack
   const events = new SessionEvents('s1', { maxEvents: 100, maxBytes: 1e6 });
   const seen: PiEvent[] = [];
   events.events$.subscribe((event) => seen.push(event));
-  const store = new SessionStore(
-    {
-      status: 'idle',
-      sessionId: 's1',
-      piSessionId: undefined,
-      model: undefined,
-      cwd: '/',
-      runs: 0,
-      eventCount: 0,
-      pendingRequests: 0,
-      queuedPrompts: 0,
-      usage: UsageTotals.ZERO,
-      restarts: 0,
-      exit: undefined,
-    },
-    () => events.seq,
-  );
+  const store = new SessionStore(initialSessionState('s1', '/', 'idle'), () => events.seq);
   const sent: string[] = [];
   const late: { tracker?: RunTracker } = {};
   const channel: CommandChannel = new CommandChannel({

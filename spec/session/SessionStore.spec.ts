@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SessionStore } from '../../src/session/SessionStore.js';
+import { initialSessionState, SessionStore } from '../../src/session/SessionStore.js';
 import type { SessionState } from '../../src/session/types.js';
-import { UsageTotals } from '../../src/usage/UsageTotals.js';
 
-const initial: SessionState = {
-  status: 'idle',
-  sessionId: 's',
-  piSessionId: undefined,
-  model: undefined,
-  cwd: '/',
-  runs: 0,
-  eventCount: 0,
-  pendingRequests: 0,
-  queuedPrompts: 0,
-  usage: UsageTotals.ZERO,
-  restarts: 0,
-  exit: undefined,
-};
+const initial: SessionState = initialSessionState('s', '/', 'idle');
 
 describe('SessionStore', () => {
   it('a new subscriber and a read see the current eventCount, with no emission to anyone else', () => {

@@ -9,7 +9,7 @@ import type { TransportFactory } from '../transport/PiTransport.js';
 import { detectPi } from '../transport/detectDialect.js';
 import { SubprocessTransport } from '../transport/SubprocessTransport.js';
 import { DEFAULT_APPROVE, hasExtension, withApprovals, type ApproveSetting } from './approvalExtension.js';
-import { findSessionFile } from './findSessionFile.js';
+import { sessionFileOf } from './findSessionFile.js';
 import { toolSpec } from './HostCalls.js';
 import type { AnyHostTool } from '../tools/hostTool.js';
 import { validateRunLimits, type RunLimits } from '../limits/RunLimits.js';
@@ -150,15 +150,14 @@ export class PiClient {
           cwd: transportOptions.cwd,
           ...(transportOptions.onStderr ? { onStderr: transportOptions.onStderr } : {}),
         }));
-    const transport = transportFactory(config, {
-      cwd,
-      ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
-    });
+    const transportOptions = { cwd, ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}) };
+    const transport = transportFactory(config, transportOptions);
+    // A restart resumes the session's file, whatever the first process was told (new, continue, an id).
     const respawnTransport = (sessionFile: string | undefined) =>
-      transportFactory(sessionFile === undefined ? config : config.with({ sessionPath: sessionFile, continueSession: false, sessionId: undefined }), {
-        cwd,
-        ...(onStderr ? { onStderr: (line: string) => onStderr(line, sessionId) } : {}),
-      });
+      transportFactory(
+        sessionFile === undefined ? config : config.with({ sessionPath: sessionFile, continueSession: false, sessionId: undefined }),
+        transportOptions,
+      );
     const policy = options.policy ?? this.#options.policy;
     const dialect = detected ?? transport.dialect;
     const session = new PiSession({
@@ -219,10 +218,5 @@ async function applyResume(config: PiConfig, resume: string | undefined): Promis
   // An empty id is a prefix of every session id: it would resume whichever session is there.
   if (resume.trim() === '') throw new PiConfigError("resume must not be empty: give a session id, a session file path, or 'latest'", { field: 'resume' });
   if (resume === 'latest') return config.with({ continueSession: true });
-  if (resume.endsWith('.jsonl') || resume.includes('/')) return config.with({ sessionPath: resolve(resume) });
-  const file = await findSessionFile(config, resume);
-  if (!file) {
-    throw new PiConfigError(`resume: no pi session file found for id "${resume}"`, { field: 'resume' });
-  }
-  return config.with({ sessionPath: file });
+  return config.with({ sessionPath: await sessionFileOf(config, resume, 'resume') });
 }

@@ -355,24 +355,13 @@ export class RunTracker {
     const { events, normalizer, store } = this.#options;
     const abandoned = normalizer.abandonTools();
     if (!run) return;
-    this.#endRunParts(run);
     for (const tool of abandoned) {
       const result = 'pi exited before the tool finished';
       events.emit({ type: 'tool_end', toolCallId: tool.toolCallId, name: tool.name, result, isError: true, raw: undefined }, 64 + result.length);
     }
-    if (run.state.started) {
-      this.#ended = true;
-      this.#finished++;
-      const summary = normalizer.lastAssistant;
-      const errorMessage = error.message;
-      events.emit(
-        { type: 'agent_end', finalText: summary?.text ?? '', reason: 'error', errorCode: 'process_exited', errorMessage, usage: run.usage, raw: undefined },
-        128 + errorMessage.length,
-      );
-    }
-    events.endWindow();
-    this.#run = undefined;
-    events.runListeners = undefined;
+    if (run.state.started) this.#finished++;
+    const finalText = normalizer.lastAssistant?.text ?? '';
+    this.#retire(run, { finalText, reason: 'error', errorCode: 'process_exited', errorMessage: error.message, usage: run.usage });
     store.patch({ runs: this.#finished });
     run.ticket?.fail(error);
   }
@@ -508,19 +497,27 @@ export class RunTracker {
       ...(forced?.limit ? { limit: forced.limit } : {}),
       ...(run.output?.value ? { output: run.output.value.output } : {}),
     };
+    this.#retire(run, result);
+    this.#options.store.patch({ status: 'idle', runs: this.#finished });
+    run.ticket?.settle(result);
+    this.startNext();
+  }
+
+  /**
+   * The run is over with `result`: its parts end, its `agent_end` is emitted (if it started), and
+   * later subscribers of `events$` start fresh (`recentEvents$` still has it).
+   */
+  #retire(run: Run, result: RunResult): void {
     this.#endRunParts(run);
     if (run.state.started) {
       this.#ended = true;
       // Still the current run (prompt$ sees it); `raw` is pi's own last agent_end of the run.
-      this.#options.events.emit({ type: 'agent_end', ...result, raw: run.endFrame?.raw }, run.endFrame?.size ?? 64);
+      const size = run.endFrame?.size ?? 64 + (result.errorMessage?.length ?? 0);
+      this.#options.events.emit({ type: 'agent_end', ...result, raw: run.endFrame?.raw }, size);
     }
-    // The run is over: later subscribers of events$ start fresh (recentEvents$ still has it).
     this.#options.events.endWindow();
     this.#run = undefined;
     this.#options.events.runListeners = undefined;
-    this.#options.store.patch({ status: 'idle', runs: this.#finished });
-    run.ticket?.settle(result);
-    this.startNext();
   }
 
   /** The run's result tool is no longer offered, and its limits no longer watched. */

@@ -1,4 +1,3 @@
-import { isAbsolute, resolve } from 'node:path';
 import type { PiConfig } from '../config/PiConfig.js';
 import { PiConfigError, PiDriverError, PiUnsupportedError } from '../errors.js';
 import { describeDialect, unsupportedCommandHint } from '../protocol/dialects.js';
@@ -9,7 +8,7 @@ import { SessionStateDataSchema, type PiStateData } from '../protocol/frames.js'
 import { readSessionEntries } from '../sessionFiles/readSessionEntries.js';
 import { readSessionFile } from '../sessionFiles/readSessionFile.js';
 import type { CommandChannel } from './CommandChannel.js';
-import { findSessionFile } from './findSessionFile.js';
+import { sessionFileOf } from './findSessionFile.js';
 import type { SessionEvents } from './SessionEvents.js';
 import type { SessionStore } from './SessionStore.js';
 import type { WireDialect } from './WireDialect.js';
@@ -77,13 +76,7 @@ export class SessionBranches {
       throw new PiConfigError('switchSession: give a session file path or a pi session id', { field: 'sessionPath' });
     }
     const { config } = this.#options;
-    let sessionPath: string | undefined;
-    if (pathOrId.endsWith('.jsonl') || pathOrId.includes('/')) {
-      sessionPath = isAbsolute(pathOrId) || config.launcher !== undefined ? pathOrId : resolve(pathOrId);
-    } else {
-      sessionPath = await findSessionFile(config, pathOrId);
-      if (!sessionPath) throw new PiConfigError(`switchSession: no pi session file found for id "${pathOrId}"`, { field: 'sessionPath' });
-    }
+    const sessionPath = await sessionFileOf(config, pathOrId, 'sessionPath');
     // pi 0.73 "switches" to any path, a missing file or one that is no session included: check it here.
     if (config.launcher === undefined) await assertSessionFile(sessionPath);
     await this.#change('switch', 'switch_session', { sessionPath });
@@ -111,13 +104,10 @@ export class SessionBranches {
   async #fileEntries(operation: string): Promise<{ readonly entries: SessionEntriesData['entries']; readonly leafId: string | null }> {
     const { config, dialect, sessionFile } = this.#options;
     const file = sessionFile();
-    const why =
-      config.launcher !== undefined
-        ? 'it has no get_entries/get_tree, and its session file is on the launcher’s side'
-        : file === undefined
-          ? 'it has no get_entries/get_tree, and this session has no file (an in-memory session)'
-          : undefined;
-    if (why !== undefined || file === undefined) throw new PiUnsupportedError(operation, describeDialect(dialect.capabilities), why);
+    if (config.launcher !== undefined || file === undefined) {
+      const where = config.launcher !== undefined ? 'its session file is on the launcher’s side' : 'this session has no file (an in-memory session)';
+      throw new PiUnsupportedError(operation, describeDialect(dialect.capabilities), `it has no get_entries/get_tree, and ${where}`);
+    }
     try {
       return await readSessionEntries(file);
     } catch (error) {

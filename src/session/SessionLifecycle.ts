@@ -256,7 +256,7 @@ export class SessionLifecycle {
     // Restarts older than the window no longer count: forget them (a long-lived session keeps few).
     if (respawn) this.#restartTimes = this.#restartTimes.filter((time) => now - time < respawn.policy.windowMs);
     const delay = respawn && store.status !== 'starting' ? nextRestartDelay(respawn.policy, this.#restartTimes, now) : undefined;
-    if (delay === undefined) {
+    if (delay === undefined || !respawn) {
       if (store.status !== 'starting') {
         events.emit({ type: 'error', code: 'process_exited', fatal: true, message: failure.message, raw: undefined }, 128);
       }
@@ -266,7 +266,7 @@ export class SessionLifecycle {
     if (store.status !== 'restarting') this.#interrupt(failure, exit);
     this.#waitingToRestart = exit;
     const restart$ = longTimer(delay, scheduler).pipe(
-      concatMap(() => this.#restart$(exit)),
+      concatMap(() => this.#restart$(respawn, exit)),
       catchError((startFailure: unknown) => {
         // That process's stdout is not read any more: its end is this failure, not another death.
         this.#process.unsubscribe();
@@ -306,10 +306,9 @@ export class SessionLifecycle {
   }
 
   /** One restart: a new process on the session file, started like the first. */
-  #restart$(died: ExitInfo): Observable<void> {
-    const { respawn, scheduler, store, events, dialect, runs, sessionFile } = this.#parts;
+  #restart$(respawn: Respawn, died: ExitInfo): Observable<void> {
+    const { scheduler, store, events, dialect, runs, sessionFile } = this.#parts;
     return defer(() => {
-      if (!respawn) return throwError(() => new PiDriverError('no respawn'));
       this.#restartTimes.push(scheduler.now());
       this.#waitingToRestart = undefined;
       this.#process.unsubscribe();

@@ -1,5 +1,28 @@
 import { BehaviorSubject, map, type Observable } from 'rxjs';
+import { UsageTotals } from '../usage/UsageTotals.js';
 import type { SessionState } from './types.js';
+
+/**
+ * The state of a session that has not started yet: nothing run, nothing known of pi.
+ *
+ * @internal
+ */
+export function initialSessionState(sessionId: string, cwd: string, status: SessionState['status'] = 'starting'): SessionState {
+  return {
+    status,
+    sessionId,
+    piSessionId: undefined,
+    model: undefined,
+    cwd,
+    runs: 0,
+    eventCount: 0,
+    pendingRequests: 0,
+    queuedPrompts: 0,
+    usage: UsageTotals.ZERO,
+    restarts: 0,
+    exit: undefined,
+  };
+}
 
 /**
  * A session's {@link SessionState}: patched by the session, read as `state$` and `state`.

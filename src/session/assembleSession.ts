@@ -4,7 +4,7 @@ import { askHost } from '../policies/askHost.js';
 import { EventNormalizer } from '../protocol/EventNormalizer.js';
 import type { PiStateData } from '../protocol/frames.js';
 import type { ReplayLimits } from '../rx/ReplayHub.js';
-import { UsageTotals } from '../usage/UsageTotals.js';
+import type { UsageTotals } from '../usage/UsageTotals.js';
 import { CommandChannel } from './CommandChannel.js';
 import { FrameRouter } from './FrameRouter.js';
 import { HostCalls } from './HostCalls.js';
@@ -16,7 +16,7 @@ import { RunTracker } from './RunTracker.js';
 import { SessionBranches } from './SessionBranches.js';
 import { SessionEvents } from './SessionEvents.js';
 import { SessionLifecycle } from './SessionLifecycle.js';
-import { SessionStore } from './SessionStore.js';
+import { initialSessionState, SessionStore } from './SessionStore.js';
 import { WireDialect } from './WireDialect.js';
 import { resolveRestart } from './restartPolicy.js';
 import { PiConfigError } from '../errors.js';
@@ -73,23 +73,7 @@ export function assembleSession(options: PiSessionOptions, hooks: SessionHooks):
   // Built below, used by callbacks of parts built before them.
   const late: { runs?: RunTracker; lifecycle?: SessionLifecycle } = {};
   const events = new SessionEvents(sessionId, { ...DEFAULT_REPLAY, ...options.replay });
-  const store = new SessionStore(
-    {
-      status: 'starting',
-      sessionId,
-      piSessionId: undefined,
-      model: undefined,
-      cwd,
-      runs: 0,
-      eventCount: 0,
-      pendingRequests: 0,
-      queuedPrompts: 0,
-      usage: UsageTotals.ZERO,
-      restarts: 0,
-      exit: undefined,
-    },
-    () => events.seq,
-  );
+  const store = new SessionStore(initialSessionState(sessionId, cwd), () => events.seq);
   const dialect = new WireDialect({
     dialect: options.dialect ?? config.dialect ?? 'pi-0.73',
     version: options.version,

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { PiConfig } from '../config/PiConfig.js';
 import { PiConfigError } from '../errors.js';
 
@@ -23,7 +23,7 @@ interface Candidate {
  *
  * @throws {PiConfigError} when the prefix matches more than one session.
  */
-export async function findSessionFile(config: PiConfig, sessionId: string): Promise<string | undefined> {
+export async function findSessionFile(config: PiConfig, sessionId: string, field = 'resume'): Promise<string | undefined> {
   const candidates: Candidate[] = [];
   await collect(sessionRoot(config), sessionId, 3, candidates);
   const exact = candidates.filter((candidate) => candidate.id === sessionId);
@@ -31,14 +31,29 @@ export async function findSessionFile(config: PiConfig, sessionId: string): Prom
   const ids = new Set(matches.map((candidate) => candidate.id));
   if (ids.size > 1) {
     // Only the count: the other sessions' ids are not the caller's to see.
-    throw new PiConfigError(`resume: "${sessionId}" matches ${ids.size} pi sessions; give more of the id`, {
-      field: 'resume',
-    });
+    throw new PiConfigError(`${field}: "${sessionId}" matches ${ids.size} pi sessions; give more of the id`, { field });
   }
   return matches
     .map((candidate) => candidate.path)
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
+}
+
+/**
+ * The file of a session given as a file path (it ends in `.jsonl` or has a `/`) or as a pi session
+ * id (or a unique prefix of one, looked up with {@link findSessionFile}): what `resume` and
+ * `switchSession` take. A relative path is resolved against this process's cwd, except with a
+ * launcher, where the path is pi's side's and goes as it is.
+ *
+ * @param field The option that gave it, for errors (`resume`, `sessionPath`).
+ * @throws {PiConfigError} naming `field` when no session file has that id, or the prefix is ambiguous.
+ * @internal
+ */
+export async function sessionFileOf(config: PiConfig, ref: string, field: string): Promise<string> {
+  if (ref.endsWith('.jsonl') || ref.includes('/')) return isAbsolute(ref) || config.launcher !== undefined ? ref : resolve(ref);
+  const file = await findSessionFile(config, ref, field);
+  if (!file) throw new PiConfigError(`${field}: no pi session file found for id "${ref}"`, { field });
+  return file;
 }
 
 function sessionRoot(config: PiConfig): string {
