@@ -104,6 +104,7 @@ describe('conversation commands per dialect', () => {
     const { session: pi, events } = await session('pi-0.73');
     await expect(pi.newSession({ parentSession: 'cancel-me' })).rejects.toMatchObject({ code: 'PI_CANCELLED' });
     expect(events.filter((event) => event.type === 'session_changed')).toEqual([]);
+    await expect(pi.newSession({ parentSession: 5 as never })).rejects.toMatchObject({ field: 'parentSession' });
     await expect(pi.newSession()).resolves.toBeUndefined();
     expect(pi.piSessionId).toBe('pi-1');
     await pi.close();

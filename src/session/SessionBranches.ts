@@ -57,6 +57,9 @@ export class SessionBranches {
   }
 
   newSession(parentSession: string | undefined): Promise<void> {
+    if (parentSession !== undefined && (typeof parentSession !== 'string' || parentSession.includes('\0'))) {
+      return Promise.reject(new PiConfigError('newSession: parentSession must be a string (a session file path)', { field: 'parentSession' }));
+    }
     return this.#change('new', 'new_session', parentSession === undefined ? {} : { parentSession }).then(() => undefined);
   }
 
